@@ -1,0 +1,1 @@
+"""Agents, LLM client and team composition (the parallel-teams issue fills this room)."""

@@ -1,0 +1,626 @@
+"""Benchmark of the memory bank's hot paths, with the real components only.
+
+Measures, on a real Chroma `PersistentClient` (the product default) and the
+real all-MiniLM-L6-v2 embedder:
+
+1. batched write throughput through `MemoryBank.add` (embedding included),
+   split into embedding-only and Chroma-write-only rates;
+2. admission decision time: `policy.decide(features)` alone for the fixed and
+   learned policies, and the full `MemoryBank.propose` (embedding + novelty
+   query + decision + write when admitted), with a per-stage breakdown;
+3. two-phase retrieval latency at each namespace size: `search_by_vector`
+   (query embedding precomputed), `search` (end to end) and a bare Chroma
+   `collection.query` on the same collection in the same run, interleaved
+   query by query so drift hits all three alike.
+
+Prints a rich table with a goals column and writes JSON (atomically)::
+
+    .venv/bin/python bench/memory_ops.py                       # sizes 10k and 100k
+    .venv/bin/python bench/memory_ops.py --quick --out /tmp/x.json --path /tmp/bank
+    .venv/bin/python bench/memory_ops.py --md docs/table.md    # also a markdown table
+
+Keys are generated deterministically from `--seed`: 15-25-word agent-step
+summaries over rooms, objects, actions, tools and results, so the HNSW index
+and the embedder see realistic, varied text rather than repeated strings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "memory_ops.json"
+DEFAULT_SIZES = (10_000, 100_000)
+QUICK = {"sizes": [1000], "write_n": 300, "queries": 30}
+WRITE_BATCH = 256
+FILL_BATCH = 1024
+DECIDE_REPEATS = 2000
+
+GOALS = {
+    "write_entries_per_s": 500.0,  # bank.add incl. embedding, entries/s (>=)
+    "decide_p95_us": 1000.0,  # policy.decide alone, p95 microseconds (<)
+    "retrieval_p95_ms": 25.0,  # two-phase retrieval at the largest size (100k), p95 ms (<=)
+}
+GOAL_SIZE = 100_000
+
+# -- deterministic, realistic agent-step text ----------------------------------
+
+ROOMS = (
+    "kitchen", "pantry", "living room", "bedroom", "bathroom", "garage", "cellar", "attic", "hallway", "laundry room",
+    "study", "greenhouse", "workshop", "balcony", "dining room", "nursery", "office", "library", "shed", "porch",
+    "basement", "closet", "foyer", "sunroom", "barn", "lab", "storage room", "corridor", "terrace", "garden",
+)
+ADJECTIVES = (
+    "red", "blue", "green", "rusty", "wooden", "metal", "glass", "broken", "locked", "open", "small", "large", "dusty",
+    "shiny", "old", "new", "heavy", "empty", "full", "cracked", "wet", "frozen", "hot", "sealed", "striped", "plastic",
+)
+OBJECTS = (
+    "key", "drawer", "cabinet", "fridge", "stove", "sink", "box", "chest", "lamp", "book", "mug", "knife", "apple",
+    "banana", "carrot", "potato", "thermometer", "beaker", "battery", "wire", "light bulb", "switch", "door", "window",
+    "shelf", "toolbox", "hammer", "screwdriver", "map", "coin", "letter", "bottle", "jar", "flower pot", "seed packet",
+    "microscope", "magnet", "candle", "towel", "basket", "sponge", "soap", "clock", "radio", "remote", "kettle",
+)
+ACTIONS = (
+    "opened", "closed", "picked up", "put down", "examined", "moved", "heated", "cooled", "cut", "cooked", "filled",
+    "emptied", "unlocked", "locked", "connected", "disconnected", "read", "searched", "inspected", "pushed", "pulled",
+    "turned on", "turned off", "poured water into", "placed the item in", "compared", "measured", "cleaned",
+)
+TOOLS = (
+    "the look command", "the inventory tool", "the navigation tool", "a web search", "the python tool",
+    "the calculator", "the map tool", "a shell command", "the retrieval tool", "the thermometer reading",
+)
+RESULTS = (
+    "which revealed a hidden compartment", "but nothing happened", "and the task score increased by ten",
+    "which failed because it was locked", "and found the missing piece", "which produced an error message",
+    "and the temperature rose to ninety degrees", "which completed the subgoal", "but the container was already empty",
+    "and the door to the next area opened", "which gave a clue about the recipe", "and the circuit was closed",
+    "but the agent lacked the right tool", "which confirmed the earlier hypothesis", "and the plant started to grow",
+)
+CONNECTORS = ("after", "before", "while", "once", "right after", "just before")
+PRIOR = (
+    "checking the inventory", "walking from the {room}", "reading the task description", "failing the previous attempt",
+    "talking to the other team", "looking around the {room}", "dropping the {obj}", "finding the {adj} {obj}",
+)
+VALUE_LINES = (
+    "Observation: You are in the {room}. You see a {adj} {obj}, a {adj2} {obj2} and a door to the {room2}.",
+    "Action: {action} the {obj}. Result: {result}.",
+    "Inventory: {obj}, {obj2}, a {adj} {obj3}.",
+    "Score: {score}/100. Moves: {moves}.",
+    "Thought: the {obj2} might be needed later to finish the task in the {room2}.",
+    "Tool output: {tool} returned {n} items matching '{obj}'.",
+)
+
+
+def make_key(rng: random.Random) -> str:
+    """One agent-step summary of 15-25 words."""
+    room, room2 = rng.sample(ROOMS, 2)
+    obj, obj2 = rng.sample(OBJECTS, 2)
+    parts = [
+        f"Agent {rng.choice(ACTIONS)} the {rng.choice(ADJECTIVES)} {obj} in the {room} using {rng.choice(TOOLS)}",
+        rng.choice(RESULTS),
+    ]
+    if rng.random() < 0.7:
+        prior = rng.choice(PRIOR).format(room=room2, obj=obj2, adj=rng.choice(ADJECTIVES))
+        parts.append(f"{rng.choice(CONNECTORS)} {prior}")
+    if rng.random() < 0.5:
+        parts.append(f"at step {rng.randint(1, 30)}")
+    words = " ".join(parts).split()
+    while len(words) < 15:
+        words += f"near the {rng.choice(ADJECTIVES)} {rng.choice(OBJECTS)}".split()
+    return " ".join(words[:25])
+
+
+def make_value(rng: random.Random) -> str:
+    """A raw step output: a few observation / action / tool lines (roughly 40-120 tokens)."""
+    lines = rng.sample(VALUE_LINES, rng.randint(2, 5))
+    room, room2 = rng.sample(ROOMS, 2)
+    obj, obj2, obj3 = rng.sample(OBJECTS, 3)
+    fields = {
+        "room": room, "room2": room2, "obj": obj, "obj2": obj2, "obj3": obj3,
+        "adj": rng.choice(ADJECTIVES), "adj2": rng.choice(ADJECTIVES), "action": rng.choice(ACTIONS).capitalize(),
+        "result": rng.choice(RESULTS), "score": rng.randint(0, 100), "moves": rng.randint(1, 60),
+        "tool": rng.choice(TOOLS), "n": rng.randint(0, 12),
+    }  # fmt: skip
+    return "\n".join(line.format(**fields) for line in lines)
+
+
+def make_task(rng: random.Random) -> str:
+    return f"Find the {rng.choice(ADJECTIVES)} {rng.choice(OBJECTS)} and bring it to the {rng.choice(ROOMS)}"
+
+
+class TextGen:
+    """Deterministic stream of (key, value) pairs; separate streams per purpose."""
+
+    def __init__(self, seed: int, stream: str) -> None:
+        self.rng = random.Random(f"{seed}:{stream}")
+
+    def keys(self, n: int) -> list[str]:
+        return [make_key(self.rng) for _ in range(n)]
+
+    def pairs(self, n: int) -> list[tuple[str, str]]:
+        return [(make_key(self.rng), make_value(self.rng)) for _ in range(n)]
+
+
+# -- statistics ---------------------------------------------------------------
+
+
+def summarize(samples_s: Sequence[float], scale: float) -> dict[str, float]:
+    """p50 / p95 / mean / min / max of timings (seconds) in the unit `scale` (1e3 = ms, 1e6 = us)."""
+    arr = np.asarray(samples_s, dtype=np.float64) * scale
+    return {
+        "n": int(arr.size),
+        "p50": float(np.percentile(arr, 50)),
+        "p95": float(np.percentile(arr, 95)),
+        "mean": float(arr.mean()),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+    }
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+# -- machine info ---------------------------------------------------------------
+
+
+def machine_info(embedder: Any) -> dict[str, Any]:
+    import chromadb
+    import torch
+
+    cpu_model = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_usable": usable,
+        "cpu_model": cpu_model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "chromadb": chromadb.__version__,
+        "numpy": np.__version__,
+        "embedder_bf16": bool(getattr(embedder, "use_bf16", False)),
+        "embedder_batch_size": int(getattr(embedder, "batch_size", 0)),
+        "loadavg_1m_at_end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+# -- the benchmark ----------------------------------------------------------------
+
+
+@dataclass
+class Params:
+    sizes: list[int]
+    write_n: int
+    queries: int
+    path: str
+    seed: int
+    write_batch: int = WRITE_BATCH
+    fill_batch: int = FILL_BATCH
+    decide_repeats: int = DECIDE_REPEATS
+
+
+def make_entries(pairs: Sequence[tuple[str, str]], ns: tuple[str, ...], seed: int, start: int = 0) -> list[Any]:
+    from memory import Entry, Origin
+
+    rng = random.Random(f"{seed}:ids:{ns}:{start}")
+    return [
+        Entry.new(ns, k, v, origin=Origin(team=f"team-{(start + i) % 3}", agent="actor", step=(start + i) % 30), id=f"{rng.getrandbits(128):032x}")
+        for i, (k, v) in enumerate(pairs)
+    ]
+
+
+def bench_writes(bank: Any, p: Params, run: str) -> dict[str, Any]:
+    """bank.add in batches (embedding + Chroma), then embedding alone and Chroma upsert alone on fresh copies."""
+    pairs = TextGen(p.seed, "write").pairs(p.write_n)
+    keys = [k for k, _ in pairs]
+    key_words = [len(k.split()) for k in keys]
+
+    # warm-up: embedder kernels and a Chroma collection (not counted)
+    warm = make_entries(TextGen(p.seed, "warm").pairs(64), ("bench", run, "warm"), p.seed)
+    bank.add(warm)
+
+    t_build, entries = timed(lambda: make_entries(pairs, ("bench", run, "write"), p.seed))
+    batches = [entries[i : i + p.write_batch] for i in range(0, len(entries), p.write_batch)]
+    t_add = 0.0
+    for b in batches:
+        dt, _ = timed(lambda b=b: bank.add(b))
+        t_add += dt
+
+    t_embed = 0.0
+    vectors = []
+    for i in range(0, len(keys), p.write_batch):
+        dt, v = timed(lambda i=i: bank.embed(keys[i : i + p.write_batch]))
+        t_embed += dt
+        vectors.append(v)
+    vecs = np.concatenate(vectors)
+
+    chroma_entries = make_entries(pairs, ("bench", run, "write-chroma"), p.seed)
+    t_chroma = 0.0
+    for i in range(0, len(chroma_entries), p.write_batch):
+        dt, _ = timed(lambda i=i: bank.episodic.upsert(chroma_entries[i : i + p.write_batch], vecs[i : i + p.write_batch]))
+        t_chroma += dt
+
+    n = len(entries)
+    assert bank.episodic.count(("bench", run, "write")) == n, "bank.add did not write every entry"
+    return {
+        "n": n,
+        "batch": p.write_batch,
+        "key_words_min": min(key_words),
+        "key_words_max": max(key_words),
+        "key_words_mean": statistics.fmean(key_words),
+        "entry_build_s": t_build,
+        "add_s": t_add,
+        "add_entries_per_s": n / t_add,
+        "embed_s": t_embed,
+        "embed_entries_per_s": n / t_embed,
+        "chroma_s": t_chroma,
+        "chroma_entries_per_s": n / t_chroma,
+        "embed_share_of_add": t_embed / t_add,
+        "chroma_share_of_add": t_chroma / t_add,
+    }
+
+
+def bench_admission(bank: Any, p: Params, run: str) -> dict[str, Any]:
+    """policy.decide alone (features precomputed) and the full propose, for each policy."""
+    from memory import AdmitAll, LearnedAdmission, NoveltyThreshold, StepCandidate
+    from memory.tokens import count_tokens
+
+    ns = ("bench", run, "write")  # holds write_n entries: a realistic novelty query
+    gen = TextGen(p.seed, "admission")
+    trng = random.Random(f"{p.seed}:tasks")
+    tasks = [make_task(trng) for _ in range(8)]
+    cand_rng = random.Random(f"{p.seed}:cand")
+    tool_names = ("look", "inventory", "python", "search", "navigate")
+
+    def candidate(key: str, value: str, i: int) -> StepCandidate:
+        return StepCandidate(
+            namespace=ns, task=tasks[i % len(tasks)], key=key, value=value, tool=cand_rng.choice(tool_names),
+            error=cand_rng.random() < 0.1, step_index=i % 30, max_steps=30, n_teams=3,
+        )  # fmt: skip
+
+    policies = {"AdmitAll": AdmitAll(), "NoveltyThreshold": NoveltyThreshold(), "LearnedAdmission": LearnedAdmission(seed=p.seed)}
+
+    # (a) decide alone: a pool of real features, each policy decides on every one
+    pool_n = min(64, max(8, p.queries))
+    feats = []
+    for i, (k, v) in enumerate(gen.pairs(pool_n)):
+        f = bank.features_for(candidate(k, v, i))
+        feats.append(replace(f, value_tokens=count_tokens(v)))
+    decide: dict[str, Any] = {}
+    for name, pol in policies.items():
+        for f in feats[:16]:  # warm-up
+            pol.decide(f)
+        samples = []
+        for j in range(p.decide_repeats):
+            f = feats[j % len(feats)]
+            t0 = time.perf_counter()
+            pol.decide(f)
+            samples.append(time.perf_counter() - t0)
+        decide[name] = summarize(samples, 1e6)
+
+    # (b) full propose, one fresh candidate per call, with a per-stage breakdown
+    propose: dict[str, Any] = {}
+    n = max(5, p.queries)
+    for name, pol in policies.items():
+        cands = [candidate(k, v, i) for i, (k, v) in enumerate(gen.pairs(n + 5))]
+        for c in cands[:5]:  # warm-up (also fills the task-embedding cache, as in a running team)
+            bank.propose(c, pol)
+        samples, admitted = [], 0
+        for c in cands[5:]:
+            t0 = time.perf_counter()
+            prop = bank.propose(c, pol)
+            samples.append(time.perf_counter() - t0)
+            admitted += prop.admitted
+        propose[name] = {**summarize(samples, 1e3), "admitted": admitted}
+
+    # stage breakdown of propose (same calls propose makes, timed one by one)
+    stages: dict[str, list[float]] = {"embed_key": [], "novelty_query": [], "decide": [], "write": []}
+    pol = policies["NoveltyThreshold"]
+    for i, (k, v) in enumerate(gen.pairs(n)):
+        c = candidate(k, v, i)
+        dt, key_vec = timed(lambda c=c: bank.embedder.encode([c.key])[0])
+        stages["embed_key"].append(dt)
+        task_vec = bank._embed_cached(c.task)
+        dt, f = timed(lambda c=c, kv=key_vec: bank.features_from_vectors(c, task_vec, kv))
+        stages["novelty_query"].append(dt)
+        dt, _ = timed(lambda f=f: pol.decide(f))
+        stages["decide"].append(dt)
+        e = make_entries([(k, v)], ns, p.seed, start=10_000_000 + i)
+        dt, _ = timed(lambda e=e, kv=key_vec: bank.episodic.upsert(e, kv[None, :]))
+        stages["write"].append(dt)
+    return {
+        "decide_us": decide,
+        "decide_repeats": p.decide_repeats,
+        "propose_ms": propose,
+        "propose_stages_ms": {k: summarize(v, 1e3) for k, v in stages.items()},
+        "namespace_size": bank.episodic.count(ns),
+    }
+
+
+def fill(bank: Any, ns: tuple[str, ...], target: int, p: Params, gen: TextGen) -> dict[str, float]:
+    """Grow namespace `ns` to `target` entries through bank.add (embedding included)."""
+    from tqdm.auto import tqdm
+
+    have = bank.episodic.count(ns)
+    todo = target - have
+    if todo <= 0:
+        return {"added": 0, "seconds": 0.0, "entries_per_s": 0.0}
+    t0 = time.perf_counter()
+    with tqdm(total=todo, desc=f"fill to {target:,}", unit="entry", disable=None, file=sys.stderr) as bar:
+        done = 0
+        while done < todo:
+            m = min(p.fill_batch, todo - done)
+            bank.add(make_entries(gen.pairs(m), ns, p.seed, start=have + done))
+            done += m
+            bar.update(m)
+    dt = time.perf_counter() - t0
+    return {"added": todo, "seconds": dt, "entries_per_s": todo / dt}
+
+
+def bench_retrieval(bank: Any, p: Params, run: str) -> dict[str, Any]:
+    """At each size: search_by_vector, search and bare collection.query, interleaved per query."""
+    ns = ("bench", run, "retrieval")
+    fill_gen = TextGen(p.seed, "fill")
+    k1 = bank.retrieval.k1
+    queries = TextGen(p.seed, "queries").keys(p.queries)
+    warm_q = TextGen(p.seed, "warm-queries").keys(max(10, p.queries // 10))
+    t_qe, qvecs = timed(lambda: bank.embed(queries))
+    warm_vecs = bank.embed(warm_q)
+    out: dict[str, Any] = {"k1": k1, "k2": bank.retrieval.k2, "delta": bank.retrieval.delta, "lam": bank.retrieval.lam, "sizes": {}}
+    for size in sorted(p.sizes):
+        filled = fill(bank, ns, size, p, fill_gen)
+        count = bank.episodic.count(ns)
+        col = bank.episodic._collection(ns, create=False)
+        assert col is not None and col.count() == count == size, f"namespace holds {count}, expected {size}"
+
+        def bare(v: np.ndarray) -> Any:
+            return col.query(query_embeddings=np.asarray(v, dtype=np.float32).reshape(1, -1), n_results=k1)
+
+        for q, v in zip(warm_q, warm_vecs):  # warm-up: index pages, sqlite cache, code paths
+            bare(v)
+            bank.search_by_vector(ns, v)
+            bank.search(ns, q)
+        t_bare, t_vec, t_e2e, hits = [], [], [], []
+        order = random.Random(f"{p.seed}:order:{size}")
+        for q, v in zip(queries, qvecs):
+            calls = [("bare", lambda v=v: bare(v)), ("vec", lambda v=v: bank.search_by_vector(ns, v)), ("e2e", lambda q=q: bank.search(ns, q))]
+            order.shuffle(calls)  # no call always runs first (cache) or last
+            for name, fn in calls:
+                dt, res = timed(fn)
+                {"bare": t_bare, "vec": t_vec, "e2e": t_e2e}[name].append(dt)
+                if name == "vec":
+                    hits.append(len(res))
+        b, s, e = summarize(t_bare, 1e3), summarize(t_vec, 1e3), summarize(t_e2e, 1e3)
+        out["sizes"][str(size)] = {
+            "size": size,
+            "fill": filled,
+            "bare_chroma_query_ms": b,
+            "search_by_vector_ms": s,
+            "search_ms": e,
+            "overhead_p50_ms": s["p50"] - b["p50"],
+            "overhead_p95_ms": s["p95"] - b["p95"],
+            "overhead_ratio_p50": s["p50"] / b["p50"],
+            "overhead_ratio_p95": s["p95"] / b["p95"],
+            "mean_hits": statistics.fmean(hits),
+        }
+    out["query_embed_batch_ms_per_query"] = 1e3 * t_qe / len(queries)
+    return out
+
+
+def goals(results: dict[str, Any], p: Params) -> dict[str, Any]:
+    """Goal checks; the retrieval goal applies at 100k (or the largest size run, flagged as such)."""
+    w = results["writes"]["add_entries_per_s"]
+    out: dict[str, Any] = {
+        "write_throughput": {"goal": f">= {GOALS['write_entries_per_s']:.0f} entries/s", "value": w, "met": w >= GOALS["write_entries_per_s"]},
+    }
+    for name, d in results["admission"]["decide_us"].items():
+        out[f"decide_{name}"] = {"goal": f"p95 < {GOALS['decide_p95_us']:.0f} us", "value": d["p95"], "met": d["p95"] < GOALS["decide_p95_us"]}
+    sizes = results["retrieval"]["sizes"]
+    size = str(GOAL_SIZE) if str(GOAL_SIZE) in sizes else str(max(int(s) for s in sizes))
+    for metric in ("search_by_vector_ms", "search_ms"):
+        v = sizes[size][metric]["p95"]
+        out[f"retrieval_{metric[:-3]}_at_{size}"] = {
+            "goal": f"p95 <= {GOALS['retrieval_p95_ms']:.0f} ms at {GOAL_SIZE:,}" + ("" if int(size) == GOAL_SIZE else f" (checked at {int(size):,})"),
+            "value": v,
+            "met": v <= GOALS["retrieval_p95_ms"],
+        }
+    return out
+
+
+# -- report ------------------------------------------------------------------------
+
+
+def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(metric, p50 / value, p95, goal, status) rows shared by the rich and markdown tables."""
+    g = r["goals"]
+
+    def status(key: str) -> str:
+        return "met" if g[key]["met"] else "NOT met"
+
+    w = r["writes"]
+    rows = [
+        (f"bank.add, {w['batch']}/batch, embedding incl. (entries/s)", f"{w['add_entries_per_s']:,.0f}", "", ">= 500", status("write_throughput")),
+        (f"  embedding only (entries/s, {100 * w['embed_share_of_add']:.0f}% of add)", f"{w['embed_entries_per_s']:,.0f}", "", "", ""),
+        (f"  Chroma upsert only (entries/s, {100 * w['chroma_share_of_add']:.0f}% of add)", f"{w['chroma_entries_per_s']:,.0f}", "", "", ""),
+    ]
+    for name, d in r["admission"]["decide_us"].items():
+        rows.append((f"{name}.decide (us)", f"{d['p50']:.1f}", f"{d['p95']:.1f}", "p95 < 1000", status(f"decide_{name}")))
+    for name, d in r["admission"]["propose_ms"].items():
+        rows.append((f"bank.propose, {name} (ms)", f"{d['p50']:.2f}", f"{d['p95']:.2f}", "", ""))
+    for stage, d in r["admission"]["propose_stages_ms"].items():
+        rows.append((f"  propose stage: {stage} (ms)", f"{d['p50']:.3f}", f"{d['p95']:.3f}", "", ""))
+    for size, d in r["retrieval"]["sizes"].items():
+        n = int(size)
+        gk = {m: f"retrieval_{m}_at_{size}" for m in ("search_by_vector", "search")}
+        goal = f"p95 <= 25 @ {GOAL_SIZE // 1000}k"
+        f = d["fill"]
+        if f["added"]:
+            rows.append((f"fill to {n:,} via bank.add (entries/s)", f"{f['entries_per_s']:,.0f}", "", "", ""))
+        rows.append((f"bare collection.query k1={r['retrieval']['k1']} @ {n:,} (ms)", f"{d['bare_chroma_query_ms']['p50']:.2f}", f"{d['bare_chroma_query_ms']['p95']:.2f}", "", ""))
+        rows.append((
+            f"search_by_vector (two-phase) @ {n:,} (ms)", f"{d['search_by_vector_ms']['p50']:.2f}", f"{d['search_by_vector_ms']['p95']:.2f}",
+            goal if gk["search_by_vector"] in g else "", status(gk["search_by_vector"]) if gk["search_by_vector"] in g else "",
+        ))  # fmt: skip
+        rows.append((
+            f"  overhead vs bare @ {n:,} (ms, ratio)",
+            f"{d['overhead_p50_ms']:+.2f} ({d['overhead_ratio_p50']:.2f}x)", f"{d['overhead_p95_ms']:+.2f} ({d['overhead_ratio_p95']:.2f}x)", "", "",
+        ))  # fmt: skip
+        rows.append((
+            f"search (embed query + two-phase) @ {n:,} (ms)", f"{d['search_ms']['p50']:.2f}", f"{d['search_ms']['p95']:.2f}",
+            goal if gk["search"] in g else "", status(gk["search"]) if gk["search"] in g else "",
+        ))  # fmt: skip
+    return rows
+
+
+def print_table(r: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = r["machine"]
+    t = Table(title=f"memory_ops ({m['cpu_usable']} CPUs, torch {m['torch']}, chromadb {m['chromadb']}, bf16={m['embedder_bf16']})")
+    for col, just in (("metric", "left"), ("p50 / value", "right"), ("p95", "right"), ("goal", "left"), ("status", "left")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in table_rows(r):
+        style = "red" if row[4] == "NOT met" else ("green" if row[4] == "met" else None)
+        t.add_row(*row, style=style)
+    Console(width=None if sys.stdout.isatty() else 140).print(t)
+
+
+def markdown_table(r: dict[str, Any]) -> str:
+    lines = ["| metric | p50 / value | p95 | goal | status |", "|---|---:|---:|---|---|"]
+    for row in table_rows(r):
+        cells = [c.replace("|", "\\|") for c in row]
+        cells[0] = cells[0].replace("  ", "&nbsp;&nbsp;", 1) if cells[0].startswith("  ") else cells[0]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# -- CLI ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=None, help=f"namespace sizes for retrieval (default {' '.join(map(str, DEFAULT_SIZES))})")
+    ap.add_argument("--write-n", type=int, default=None, help="entries written in the write-throughput test (default 2000)")
+    ap.add_argument("--queries", type=int, default=None, help="timed queries per size, and propose calls per policy (default 200)")
+    ap.add_argument("--path", default=None, help="bank folder (PersistentClient); default a temp dir removed afterwards")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (written atomically)")
+    ap.add_argument("--md", type=Path, default=None, help="also write the table as markdown to this file")
+    ap.add_argument("--quick", action="store_true", help="smoke-test sizes: --sizes 1000 --write-n 300 --queries 30 (explicit flags win)")
+    args = ap.parse_args(argv)
+    base = QUICK if args.quick else {"sizes": list(DEFAULT_SIZES), "write_n": 2000, "queries": 200}
+    for k, v in base.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    for name in ("write_n", "queries"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be >= 1")
+    if any(s < 1 for s in args.sizes):
+        ap.error("--sizes must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    from memory import MemoryBank, get_embedder
+
+    tmp_path = None
+    if args.path is None:
+        tmp_path = tempfile.mkdtemp(prefix="teammind-bench-")
+        path = tmp_path
+    else:
+        path = str(Path(args.path).expanduser())
+    p = Params(sizes=sorted(set(args.sizes)), write_n=args.write_n, queries=args.queries, path=path, seed=args.seed)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # >~0.5 on idle = someone else is busy
+    run = uuid.uuid4().hex[:8]  # namespaces are per run, so reusing --path never mixes runs
+    t_start = time.perf_counter()
+    try:
+        t_load, embedder = timed(get_embedder)
+        bank = MemoryBank(path, embedder=embedder)
+        stage = lambda s: print(f"[memory_ops] {s}", file=sys.stderr, flush=True)  # noqa: E731
+        stage(f"bank at {path} (run {run})")
+        results: dict[str, Any] = {}
+        stage_s: dict[str, float] = {"embedder_load": t_load}
+        for name, fn, note in (
+            ("writes", bench_writes, f"writes: {p.write_n} entries"),
+            ("admission", bench_admission, "admission"),
+            ("retrieval", bench_retrieval, f"retrieval at sizes {p.sizes}"),
+        ):
+            stage(note)
+            stage_s[name], results[name] = timed(lambda fn=fn: fn(bank, p, run))
+        bank.close()
+    finally:
+        if tmp_path is not None:
+            shutil.rmtree(tmp_path, ignore_errors=True)
+    report = {
+        "benchmark": "memory_ops",
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]) if argv is None else "main(" + repr(list(argv)) + ")",
+        "machine": machine_info(embedder),
+        "params": {
+            "sizes": p.sizes, "write_n": p.write_n, "queries": p.queries, "seed": p.seed, "quick": args.quick,
+            "path": "temp dir" if tmp_path else path, "client": "PersistentClient", "write_batch": p.write_batch,
+            "fill_batch": p.fill_batch, "decide_repeats": p.decide_repeats, "run": run,
+        },  # fmt: skip
+        "stage_s": stage_s,
+        **results,
+        "total_s": time.perf_counter() - t_start,
+    }
+    report["machine"]["loadavg_1m_at_start"] = load_start
+    report["goals"] = goals(report, p)
+    report["all_goals_met"] = all(g["met"] for g in report["goals"].values())
+    write_atomic(args.out, json.dumps(report, indent=2) + "\n")
+    if args.md is not None:
+        write_atomic(args.md, markdown_table(report))
+    print_table(report)
+    print(f"results -> {args.out}  ({report['total_s']:.0f} s)", file=sys.stderr)
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Runnable demos and the `teammind` command line."""

@@ -1,0 +1,48 @@
+"""teammind's global memory bank: entries, Chroma stores, admission, two-phase retrieval.
+
+Depends on nothing else of ours (agents, graphs and rl depend on it).
+"""
+
+from memory.admission import (
+    AdmissionDecision,
+    AdmissionFeatures,
+    AdmissionPolicy,
+    AdmitAll,
+    AdmitNone,
+    LearnedAdmission,
+    NoveltyThreshold,
+    make_policy,
+)
+from memory.bank import MemoryBank, Proposal, StepCandidate, default_bank_path
+from memory.embeddings import Embedder, get_embedder
+from memory.errors import EntryNotFoundError, InvalidFieldError, MemoryBankError
+from memory.langgraph_store import BankStore
+from memory.retrieval import Hit, RetrievalConfig, calibrate_delta
+from memory.schema import Entry, EntryLimits, Origin
+
+__all__ = [
+    "AdmissionDecision",
+    "AdmissionFeatures",
+    "AdmissionPolicy",
+    "AdmitAll",
+    "AdmitNone",
+    "BankStore",
+    "Embedder",
+    "Entry",
+    "EntryLimits",
+    "EntryNotFoundError",
+    "Hit",
+    "InvalidFieldError",
+    "LearnedAdmission",
+    "MemoryBank",
+    "MemoryBankError",
+    "NoveltyThreshold",
+    "Origin",
+    "Proposal",
+    "RetrievalConfig",
+    "StepCandidate",
+    "calibrate_delta",
+    "default_bank_path",
+    "get_embedder",
+    "make_policy",
+]

@@ -1,0 +1,261 @@
+"""The admission controller: which proposed steps enter the shared bank.
+
+After every agent step the team proposes a candidate entry; a policy scores it
+from features and admits or rejects it. Fixed baselines (admit-all, admit-none,
+novelty threshold) and the learned policy share one interface, so graphs and
+trainers never care which one runs.
+
+Features follow Learning to Share (arXiv 2602.05965, section 3) with frozen
+sentence embeddings instead of an LM: embeddings of the task and the key,
+novelty (max cosine of the key to keys already in the namespace), tool kind,
+value length in tokens, error flag, progress (step / max steps) and the number
+of teams. The learned policy is a small MLP over those features rather than
+LTS's 0.6B LoRA model: it decides in microseconds, which matters because it
+runs on every step of every team.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+import zlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from memory.embeddings import EMBEDDING_DIM
+from memory.errors import InvalidFieldError
+from memory.schema import validate_number
+
+TOOL_BUCKETS = 8  # tools hash into a fixed one-hot so unseen tools still map somewhere
+SCALAR_FEATURES = ("max_similarity", "task_key_similarity", "log_tokens", "error", "step_fraction", "n_teams")
+FEATURE_DIM = 2 * EMBEDDING_DIM + len(SCALAR_FEATURES) + TOOL_BUCKETS
+
+
+def tool_bucket(tool: str) -> int:
+    """Stable bucket of a tool name (crc32, so it is the same in every process)."""
+    return zlib.crc32(tool.strip().lower().encode()) % TOOL_BUCKETS
+
+
+@dataclass(frozen=True)
+class AdmissionFeatures:
+    """What the controller sees about one candidate step."""
+
+    task_embedding: np.ndarray
+    key_embedding: np.ndarray
+    max_similarity: float  # novelty signal: cosine to the closest key already stored
+    task_key_similarity: float
+    tool: str
+    value_tokens: int
+    error: bool
+    step_index: int
+    max_steps: int
+    n_teams: int
+
+    @property
+    def step_fraction(self) -> float:
+        return min(1.0, self.step_index / max(1, self.max_steps))
+
+    def vector(self) -> np.ndarray:
+        """Flat float32 vector of length FEATURE_DIM (the learned policy's input)."""
+        scalars = np.array(
+            [
+                self.max_similarity,
+                self.task_key_similarity,
+                math.log1p(self.value_tokens) / 10.0,
+                1.0 if self.error else 0.0,
+                self.step_fraction,
+                self.n_teams / 10.0,
+            ],
+            dtype=np.float32,
+        )
+        onehot = np.zeros(TOOL_BUCKETS, dtype=np.float32)
+        onehot[tool_bucket(self.tool)] = 1.0
+        return np.concatenate([self.task_embedding.astype(np.float32), self.key_embedding.astype(np.float32), scalars, onehot])
+
+    def summary(self) -> dict[str, Any]:
+        """The scalar part, JSON-able (for traces and trajectories)."""
+        return {
+            "max_similarity": round(float(self.max_similarity), 4),
+            "task_key_similarity": round(float(self.task_key_similarity), 4),
+            "tool": self.tool,
+            "value_tokens": self.value_tokens,
+            "error": self.error,
+            "step_index": self.step_index,
+            "max_steps": self.max_steps,
+            "n_teams": self.n_teams,
+        }
+
+
+@dataclass(frozen=True)
+class AdmissionDecision:
+    admit: bool
+    probability: float  # pi(admit | features)
+    features: AdmissionFeatures
+
+    @property
+    def log_prob(self) -> float:
+        """log pi(decision | features): what the policy-gradient trainer needs."""
+        p = self.probability if self.admit else 1.0 - self.probability
+        return math.log(max(p, 1e-12))
+
+
+class AdmissionPolicy(ABC):
+    """Scores a candidate; `decide` turns the probability into admit / reject."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def admit_probability(self, features: AdmissionFeatures) -> float:
+        """pi(admit | features) in [0, 1]."""
+
+    def decide(self, features: AdmissionFeatures, *, sample: bool = False, rng: random.Random | None = None) -> AdmissionDecision:
+        """Argmax at inference; Bernoulli sample while training (LTS)."""
+        p = float(self.admit_probability(features))
+        admit = (rng or random).random() < p if sample else p >= 0.5
+        return AdmissionDecision(admit=admit, probability=p, features=features)
+
+
+class AdmitAll(AdmissionPolicy):
+    """Baseline: every step is shared (LTS's admit-all: fast, but floods the bank)."""
+
+    name = "admit-all"
+
+    def admit_probability(self, features: AdmissionFeatures) -> float:
+        return 1.0
+
+
+class AdmitNone(AdmissionPolicy):
+    """Baseline: nothing is shared (memory-free parallel teams)."""
+
+    name = "admit-none"
+
+    def admit_probability(self, features: AdmissionFeatures) -> float:
+        return 0.0
+
+
+class NoveltyThreshold(AdmissionPolicy):
+    """Baseline: admit a step unless a stored key is already this similar.
+
+    threshold: cosine above which a candidate counts as a duplicate. 0.9 keeps
+    paraphrases of one step out while letting distinct steps in (MiniLM puts
+    paraphrases at ~0.85-0.95). Error steps are admitted like others: a failed
+    action is useful to other teams too.
+    """
+
+    name = "novelty"
+
+    def __init__(self, threshold: float = 0.9) -> None:
+        self.threshold = validate_number("threshold", threshold, lo=-1.0, hi=1.0)
+
+    def admit_probability(self, features: AdmissionFeatures) -> float:
+        return 1.0 if features.max_similarity < self.threshold else 0.0
+
+
+class AdmissionNet(nn.Module):
+    """MLP feature vector -> admit logit."""
+
+    def __init__(self, input_dim: int = FEATURE_DIM, hidden: int = 64) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(input_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x).squeeze(-1)
+
+
+class LearnedAdmission(AdmissionPolicy):
+    """The trainable controller: a small MLP, randomly initialised, saved as safetensors.
+
+    temperature: divides the logit when sampling in training (LTS samples at
+        1.2); argmax decisions at inference do not depend on it.
+    hidden: width of the two hidden layers.
+    The output bias starts at +2 (p(admit) ~ 0.88): LTS found most steps worth
+    sharing (84.9% admitted), so learning starts near admit-all and prunes.
+    """
+
+    name = "learned"
+
+    def __init__(self, *, hidden: int = 64, temperature: float = 1.2, seed: int | None = None, init_admit_bias: float = 2.0) -> None:
+        if seed is not None:
+            torch.manual_seed(seed)
+        self.hidden = hidden
+        self.temperature = validate_number("temperature", temperature, lo=1e-3)
+        self.net = AdmissionNet(FEATURE_DIM, hidden)
+        with torch.no_grad():
+            self.net.layers[-1].bias.fill_(init_admit_bias)
+        self.net.eval()
+
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.net(batch)
+
+    def admit_probability(self, features: AdmissionFeatures) -> float:
+        with torch.inference_mode():
+            x = torch.from_numpy(features.vector()).unsqueeze(0)
+            return float(torch.sigmoid(self.net(x))[0])
+
+    def decide(self, features: AdmissionFeatures, *, sample: bool = False, rng: random.Random | None = None) -> AdmissionDecision:
+        if not sample:
+            return super().decide(features)
+        with torch.inference_mode():
+            logit = float(self.net(torch.from_numpy(features.vector()).unsqueeze(0))[0])
+        p = 1.0 / (1.0 + math.exp(-logit / self.temperature))
+        admit = (rng or random).random() < p
+        return AdmissionDecision(admit=admit, probability=p, features=features)
+
+    # -- checkpoints (safetensors + JSON config: never pickle) ----------------
+    def save(self, path: str | Path) -> Path:
+        """Atomically write weights and config to `path` (a .safetensors file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config = {"hidden": self.hidden, "temperature": self.temperature, "feature_dim": FEATURE_DIM}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp, metadata={"config": json.dumps(config)})
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LearnedAdmission":
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidFieldError("path", f"no checkpoint at {path}", "train one with `teammind train` or pass the right file")
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            config = json.loads((f.metadata() or {}).get("config", "{}"))
+        if config.get("feature_dim", FEATURE_DIM) != FEATURE_DIM:
+            raise InvalidFieldError(
+                "checkpoint", f"feature_dim {config.get('feature_dim')} != {FEATURE_DIM}", "retrain with this version of teammind"
+            )
+        policy = cls(hidden=int(config.get("hidden", 64)), temperature=float(config.get("temperature", 1.2)))
+        policy.net.load_state_dict(load_file(str(path)))
+        policy.net.eval()
+        return policy
+
+
+POLICIES: dict[str, type[AdmissionPolicy]] = {p.name: p for p in (AdmitAll, AdmitNone, NoveltyThreshold, LearnedAdmission)}
+
+
+def make_policy(spec: str) -> AdmissionPolicy:
+    """Policy from a CLI-style spec: 'admit-all', 'admit-none', 'novelty[:0.9]', 'learned[:path.safetensors]'."""
+    name, _, arg = spec.partition(":")
+    if name not in POLICIES:
+        raise InvalidFieldError("admission", f"unknown policy {spec!r}", f"use one of {sorted(POLICIES)}")
+    if name == "novelty":
+        return NoveltyThreshold(float(arg)) if arg else NoveltyThreshold()
+    if name == "learned":
+        return LearnedAdmission.load(arg) if arg else LearnedAdmission()
+    return POLICIES[name]()

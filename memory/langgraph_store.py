@@ -1,0 +1,437 @@
+"""`BankStore`: the memory bank as a LangGraph store.
+
+Any LangGraph app gets the shared bank, its namespace isolation, two-phase
+retrieval and admission control with one line:
+
+    graph.compile(store=BankStore(path="./bank"))
+
+Nodes keep using the ordinary store API (`store.put/get/search/delete/
+list_namespaces`, sync or async); this class translates those ops to
+`MemoryBank` calls.
+
+Mapping of a LangGraph item (namespace, key, value) to a bank step `Entry`:
+
+* `Entry.id` = the item key, `Entry.namespace` = the item namespace (the bank
+  keeps one Chroma collection per namespace, so tenants never see each other).
+* `Entry.value` = `json.dumps(value)`.
+* `Entry.key` (the text the bank embeds and ranks by) is derived from the
+  value: the fields named by the put's `index` list, else the store's
+  `index_fields`, else every string leaf of the value, joined with spaces and
+  **truncated to the bank's `limits.max_key_words` words** (40 by default).
+  The bank rejects longer keys because keys are meant to be short summaries
+  that teams scan; put the text that should be searched first in the value,
+  or name a short field with `index_fields`.
+* `created_at` / `updated_at` are the entry's timestamps as UTC datetimes; a
+  put over an existing key keeps the original `created_at`.
+
+Semantics follow LangGraph's `InMemoryStore`: results come back in op order,
+reads in a batch see the state before the batch's writes, and several puts to
+one (namespace, key) in a batch collapse to the last one. Differences, all
+forced by the bank:
+
+* Ranked search (`query=...`) is the bank's two-phase retrieval over the
+  namespace prefix: only entries whose cosine to the query exceeds the bank's
+  `retrieval.delta` are returned, ordered (and scored) by the Phase B rerank.
+  An unrelated query can therefore return fewer than `limit` items, or none.
+* The bank embeds every entry, so `index=False` (or a value with no text to
+  index) still stores a vector, of the item key's name; such items are marked
+  unindexed and a ranked search skips them. `get` and unranked `search` see them.
+* `ttl` on puts is ignored (`supports_ttl` is False), like `InMemoryStore`.
+* Entries of other kinds (MemRL experiences) in the same namespaces are not
+  shown; steps written by agents (plain-text values) appear as
+  `{"key": <summary>, "value": <text>}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    InvalidNamespaceError,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    get_text_at_path,
+    validate_op_namespace,
+)
+
+from memory.admission import AdmissionPolicy
+from memory.bank import MemoryBank, StepCandidate
+from memory.errors import EntryNotFoundError, InvalidFieldError
+from memory.retrieval import RetrievalConfig
+from memory.schema import Entry, Namespace, Origin, validate_entry
+
+logger = logging.getLogger(__name__)
+
+# Origin.agent of entries this store writes; the second marks items put with
+# index=False (or with no text to index), which ranked search must skip.
+STORE_AGENT = "langgraph-store"
+UNINDEXED_AGENT = "langgraph-store:unindexed"
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _string_leaves(value: Any) -> list[str]:
+    """Every string in a JSON-like value, depth first (the default text to embed)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _string_leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _string_leaves(v)]
+    return []
+
+
+def _matches(condition: MatchCondition, namespace: Namespace) -> bool:
+    """LangGraph's namespace match: prefix/suffix of labels, '*' matches any one label."""
+    path = tuple(condition.path)
+    if len(namespace) < len(path):
+        return False
+    if condition.match_type == "prefix":
+        pairs = zip(namespace, path)
+    elif condition.match_type == "suffix":
+        pairs = zip(reversed(namespace), reversed(path))
+    else:
+        raise ValueError(f"Unsupported match type: {condition.match_type}")
+    return all(p == "*" or k == p for k, p in pairs)
+
+
+def _apply_operator(value: Any, operator: str, operand: Any) -> bool:
+    """One filter operator, as LangGraph's InMemoryStore (and Postgres JSONB) applies it."""
+    if operator == "$eq":
+        return value == operand
+    if operator == "$ne":
+        return value != operand
+    if operator in ("$gt", "$gte", "$lt", "$lte"):
+        if value is None:
+            return False
+        a, b = float(value), float(operand)
+        return {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}[operator]
+    raise ValueError(f"Unsupported operator: {operator}")
+
+
+def _compare(item_value: Any, filter_value: Any) -> bool:
+    """JSONB-like match of one filter value: operators, nested objects, lists, equality."""
+    if isinstance(filter_value, dict):
+        if any(k.startswith("$") for k in filter_value):
+            return all(_apply_operator(item_value, op, v) for op, v in filter_value.items())
+        if not isinstance(item_value, dict):
+            return False
+        return all(_compare(item_value.get(k), v) for k, v in filter_value.items())
+    if isinstance(filter_value, (list, tuple)):
+        return (
+            isinstance(item_value, (list, tuple))
+            and len(item_value) == len(filter_value)
+            and all(_compare(i, f) for i, f in zip(item_value, filter_value))
+        )
+    return item_value == filter_value
+
+
+def _passes(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
+    return not filter or all(_compare(value.get(k), v) for k, v in filter.items())
+
+
+class BankStore(BaseStore):
+    """A LangGraph `BaseStore` over a `MemoryBank`.
+
+    Open it on a folder (`BankStore(path="./bank")`), a Chroma server
+    (`BankStore(host="127.0.0.1", port=8000)`), in memory
+    (`BankStore(ephemeral=True)`), or over a bank you already have
+    (`BankStore(bank)`); give exactly one of these.
+
+    admission: if set, every put is judged by this policy and a rejected put
+        stores nothing (the point of a shared bank: keep duplicates and noise
+        out). None writes every put.
+    index_fields: value fields whose text is embedded when a put names none
+        (LangGraph path syntax: "text", "meta.title", "notes[*]"). None embeds
+        every string in the value.
+    task: the task text admission features are computed against; empty uses
+        the namespace ("users/42/memories").
+    """
+
+    supports_ttl = False
+
+    def __init__(
+        self,
+        bank: MemoryBank | None = None,
+        *,
+        path: str | Path | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        ephemeral: bool = False,
+        admission: AdmissionPolicy | None = None,
+        index_fields: list[str] | None = None,
+        task: str = "",
+    ) -> None:
+        given = [name for name, v in (("bank", bank), ("path", path), ("host", host)) if v is not None]
+        if ephemeral:
+            given.append("ephemeral")
+        if port is not None and host is None:
+            raise InvalidFieldError("port", "given without host", "pass host='127.0.0.1' (or the server's name) with port")
+        if len(given) != 1:
+            problem = "none given" if not given else f"got {' and '.join(given)}"
+            raise InvalidFieldError(
+                "bank",
+                f"exactly one of bank, path, host or ephemeral is needed ({problem})",
+                "pass path='./bank', host='127.0.0.1' (with port), ephemeral=True, or an existing MemoryBank",
+            )
+        if bank is not None and not isinstance(bank, MemoryBank):
+            raise InvalidFieldError("bank", f"expected MemoryBank, got {type(bank).__name__}", "pass memory.MemoryBank(...)")
+        if admission is not None and not isinstance(admission, AdmissionPolicy):
+            raise InvalidFieldError(
+                "admission", f"expected an AdmissionPolicy, got {type(admission).__name__}", "use memory.make_policy('novelty')"
+            )
+        if index_fields is not None and (
+            isinstance(index_fields, str) or not all(isinstance(f, str) and f.strip() for f in index_fields)
+        ):
+            raise InvalidFieldError("index_fields", f"is {index_fields!r}", 'pass a list of field paths, e.g. ["text"]')
+        if not isinstance(task, str):
+            raise InvalidFieldError("task", f"expected str, got {type(task).__name__}", "pass the task text, or '' for the namespace")
+
+        self._owns_bank = bank is None
+        if bank is None:
+            if ephemeral:
+                bank = MemoryBank(ephemeral=True)
+            elif host is not None:
+                bank = MemoryBank(host=host, port=port)
+            else:
+                bank = MemoryBank(path)
+        self.bank: MemoryBank = bank
+        self.admission = admission
+        self.index_fields = list(index_fields) if index_fields is not None else None
+        self.task = task
+        # Serialises read-then-write of puts (keeping created_at, novelty vs the old version).
+        self._put_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the bank if this store opened it (a bank passed in stays open)."""
+        if self._owns_bank:
+            self.bank.close()
+
+    # -- the BaseStore contract ------------------------------------------------------
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run ops in order; reads see the state before this batch's writes (as InMemoryStore)."""
+        ops = list(ops)
+        results: list[Result] = []
+        puts: dict[tuple[Namespace, str], PutOp] = {}
+        for op in ops:
+            validate_op_namespace(op)
+            if isinstance(op, GetOp):
+                results.append(self._get(tuple(op.namespace), op.key))
+            elif isinstance(op, SearchOp):
+                results.append(self._search(op))
+            elif isinstance(op, ListNamespacesOp):
+                results.append(self._list_namespaces(op))
+            elif isinstance(op, PutOp):
+                ns = tuple(op.namespace)
+                if not ns:
+                    raise InvalidNamespaceError("Namespace cannot be empty.")
+                if ns[0] == "langgraph":
+                    raise InvalidNamespaceError(f'Root label for namespace cannot be "langgraph". Got: {ns}')
+                puts.pop((ns, op.key), None)  # keep the last put per item, in its latest position
+                puts[(ns, op.key)] = op
+                results.append(None)
+            else:
+                raise ValueError(f"Unknown operation type: {type(op)}")
+        if puts:
+            self._apply_puts(list(puts.values()))
+        return results
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """`batch` in a worker thread: Chroma and the embedder are blocking."""
+        return await asyncio.to_thread(self.batch, list(ops))
+
+    # -- item <-> entry ----------------------------------------------------------------
+    @staticmethod
+    def _value_of(entry: Entry) -> dict[str, Any]:
+        try:
+            value = json.loads(entry.value)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            return value
+        return {"key": entry.key, "value": entry.value}  # a step some agent wrote as text
+
+    def _item(self, entry: Entry) -> Item:
+        return Item(
+            value=self._value_of(entry),
+            key=entry.id,
+            namespace=entry.namespace,
+            created_at=_utc(entry.created_at),
+            updated_at=_utc(entry.updated_at),
+        )
+
+    @staticmethod
+    def _search_item(item: Item, score: float | None = None) -> SearchItem:
+        return SearchItem(item.namespace, item.key, item.value, item.created_at, item.updated_at, score=score)
+
+    def key_text(self, key: str, value: Mapping[str, Any], index: list[str] | None | bool = None) -> tuple[str, bool]:
+        """The text the bank embeds for an item, and whether the item counts as indexed.
+
+        Fields from `index` (else `index_fields`, else every string leaf), joined
+        and cut to `bank.limits.max_key_words` words. Without text (index=False,
+        or no such fields) the item key's name stands in, unindexed.
+        """
+        texts: list[str] = []
+        if index is not False:
+            fields = index if isinstance(index, list) else self.index_fields
+            if fields is None:
+                texts = _string_leaves(value)
+            else:
+                for f in fields:
+                    texts.extend(get_text_at_path(value, f))
+        words = " ".join(texts).split()[: self.bank.limits.max_key_words]
+        if words:
+            return " ".join(words), True
+        return " ".join(key.split()[: self.bank.limits.max_key_words]) or key, False
+
+    # -- reads ---------------------------------------------------------------------------
+    def _get(self, namespace: Namespace, key: str) -> Item | None:
+        entry = self._entry(namespace, key)
+        return None if entry is None else self._item(entry)
+
+    def _entry(self, namespace: Namespace, key: str) -> Entry | None:
+        if not namespace:
+            return None
+        try:
+            entry = self.bank.get(namespace, key)
+        except EntryNotFoundError:
+            return None
+        return entry if entry.kind == "step" else None
+
+    def _namespaces_under(self, prefix: Namespace) -> list[Namespace]:
+        return self.bank.namespaces(prefix or None)
+
+    def _search(self, op: SearchOp) -> list[SearchItem]:
+        prefix = tuple(op.namespace_prefix)
+        if op.query:
+            return self._ranked_search(prefix, op.query, op.filter, op.limit, op.offset)
+        items = [self._item(e) for ns in self._namespaces_under(prefix) for e in self.bank.list(ns, kind="step")]
+        items = [i for i in items if _passes(i.value, op.filter)]
+        items.sort(key=lambda i: (i.updated_at, i.key), reverse=True)  # newest first, like the SQL stores
+        return [self._search_item(i) for i in items[op.offset : op.offset + op.limit]]
+
+    def _ranked_search(
+        self, prefix: Namespace, query: str, filter: dict[str, Any] | None, limit: int, offset: int
+    ) -> list[SearchItem]:
+        """Two-phase retrieval across the prefix; with a filter, widen k1 until enough pass it."""
+        wanted = max(0, offset) + max(0, limit)
+        vector = self.bank.embedder.encode([query])[0]
+        k = max(self.bank.retrieval.k1, wanted, 1)
+        while True:
+            # k2 = k1: rank every Phase A candidate; limit/offset page over them below.
+            config: RetrievalConfig = replace(self.bank.retrieval, k1=k, k2=k)
+            hits = self.bank.search_by_vector(prefix, vector, config=config, include_descendants=True)
+            kept = []
+            for hit in hits:
+                if hit.entry.origin.agent == UNINDEXED_AGENT:
+                    continue
+                item = self._item(hit.entry)
+                if _passes(item.value, filter):
+                    kept.append(self._search_item(item, hit.score))
+            # fewer hits than k: every candidate above the delta floor has been seen
+            if len(kept) >= wanted or len(hits) < k:
+                return kept[offset : offset + limit]
+            k *= 4
+
+    def _list_namespaces(self, op: ListNamespacesOp) -> list[Namespace]:
+        # Namespaces holding at least one step (a collection emptied by deletes does not count).
+        found = [ns for ns in self.bank.episodic.namespaces() if self.bank.episodic.count(ns) > 0]
+        if op.match_conditions:
+            found = [ns for ns in found if all(_matches(c, ns) for c in op.match_conditions)]
+        if op.max_depth is not None:
+            found = sorted({ns[: op.max_depth] for ns in found})
+        else:
+            found = sorted(found)
+        return found[op.offset : op.offset + op.limit]
+
+    # -- writes ----------------------------------------------------------------------
+    def _apply_puts(self, puts: Sequence[PutOp]) -> None:
+        with self._put_lock:
+            deletes: dict[Namespace, list[str]] = {}
+            writes: list[Entry] = []
+            for op in puts:
+                ns = tuple(op.namespace)
+                if op.value is None:
+                    deletes.setdefault(ns, []).append(op.key)
+                    continue
+                entry = self._new_entry(ns, op)
+                if self.admission is None:
+                    writes.append(entry)
+                else:
+                    self._admit(entry)
+            for ns, keys in deletes.items():
+                self.bank.delete(ns, keys)
+            if writes:
+                self.bank.add(writes)  # validates every entry first: one bad put writes nothing
+
+    def _new_entry(self, namespace: Namespace, op: PutOp) -> Entry:
+        if not isinstance(op.value, Mapping):
+            raise InvalidFieldError("value", f"expected a dict, got {type(op.value).__name__}", "put a dict of JSON values")
+        try:
+            value_json = json.dumps(dict(op.value), ensure_ascii=False)
+        except (TypeError, ValueError) as err:
+            raise InvalidFieldError("value", f"is not JSON-serialisable ({err})", "put only JSON types (str, numbers, lists, dicts)") from err
+        text, indexed = self.key_text(op.key, op.value, op.index)
+        origin = Origin(team=self.task, agent=STORE_AGENT if indexed else UNINDEXED_AGENT)
+        entry = Entry.new(namespace, text, value_json, kind="step", origin=origin, id=op.key)
+        old = self._entry(namespace, op.key)
+        if old is not None:
+            entry.created_at = old.created_at  # an overwrite keeps the item's creation time
+        return validate_entry(entry, self.bank.limits)
+
+    def _admit(self, entry: Entry) -> bool:
+        """Judge one put with the admission policy and write it under its own key if admitted.
+
+        This does what `MemoryBank.propose` does, through the bank's public
+        pieces, because `propose` writes under a fresh uuid (the item key
+        would be lost) and measures novelty against the item's own previous
+        version (an edit of an existing key would look like a duplicate).
+        """
+        assert self.admission is not None
+        candidate = StepCandidate(
+            namespace=entry.namespace,
+            task=self.task or "/".join(entry.namespace),
+            key=entry.key,
+            value=entry.value,
+            origin=entry.origin,
+        )
+        features = replace(self.bank.features_for(candidate), value_tokens=entry.tokens)
+        if self._entry(entry.namespace, entry.id) is not None:
+            features = replace(features, max_similarity=self._novelty_excluding(entry, features.key_embedding))
+        decision = self.admission.decide(features)
+        if not decision.admit:
+            logger.debug(
+                "admission %s rejected put %s/%s (p=%.3f, %s)",
+                self.admission.name,
+                "/".join(entry.namespace),
+                entry.id,
+                decision.probability,
+                decision.features.summary(),
+            )
+            return False
+        self.bank.add(entry)
+        return True
+
+    def _novelty_excluding(self, entry: Entry, key_vector: Any) -> float:
+        """Max cosine of the key to the namespace's other entries (0.0 if none)."""
+        config = RetrievalConfig(k1=2, k2=2, delta=-1.0, lam=0.0, epsilon=0.0)
+        hits = self.bank.search_by_vector(entry.namespace, key_vector, config=config)
+        return max((h.similarity for h in hits if h.entry.id != entry.id), default=0.0)

@@ -1,0 +1,1 @@
+"""RL training of admission and the Q reranker on Ray (the RL issue fills this room)."""

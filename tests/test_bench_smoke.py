@@ -1,0 +1,78 @@
+"""Smoke test of bench/memory_ops.py: it runs end to end on real components and reports sane numbers.
+
+Checks behaviour (the JSON's shape, positive numbers, goals evaluated), never
+timings: those depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "memory_ops.py"
+
+
+def _positive(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+@pytest.mark.timeout(120)
+def test_memory_ops_quick(tmp_path: Path) -> None:
+    out = tmp_path / "x.json"
+    md = tmp_path / "x.md"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out), "--path", str(tmp_path / "bank"), "--md", str(md)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads(out.read_text())
+    assert not list(tmp_path.glob("x.json*.tmp")), "atomic write left a temp file"
+
+    for key in ("machine", "params", "writes", "admission", "retrieval", "goals", "all_goals_met", "total_s"):
+        assert key in report, key
+    m = report["machine"]
+    for key in ("cpu_count", "torch", "chromadb", "python"):
+        assert m[key], key
+    assert report["params"] == {**report["params"], "sizes": [1000], "write_n": 300, "queries": 30, "quick": True}
+    assert report["params"]["client"] == "PersistentClient"
+
+    w = report["writes"]
+    assert w["n"] == 300
+    assert 15 <= w["key_words_min"] <= w["key_words_max"] <= 25
+    for key in ("add_entries_per_s", "embed_entries_per_s", "chroma_entries_per_s", "add_s", "embed_s", "chroma_s"):
+        assert _positive(w[key]), (key, w[key])
+
+    a = report["admission"]
+    assert set(a["decide_us"]) == {"AdmitAll", "NoveltyThreshold", "LearnedAdmission"}
+    assert set(a["propose_ms"]) == set(a["decide_us"])
+    for group in ("decide_us", "propose_ms", "propose_stages_ms"):
+        for name, stats in a[group].items():
+            assert _positive(stats["p50"]) and stats["p95"] >= stats["p50"], (group, name, stats)
+    assert a["propose_ms"]["AdmitAll"]["admitted"] == 30  # admit-all admits every proposal
+
+    r = report["retrieval"]
+    assert list(r["sizes"]) == ["1000"]
+    s = r["sizes"]["1000"]
+    assert s["size"] == 1000 and s["fill"]["added"] == 1000
+    for key in ("bare_chroma_query_ms", "search_by_vector_ms", "search_ms"):
+        assert s[key]["n"] == 30 and _positive(s[key]["p50"]) and s[key]["p95"] >= s[key]["p50"], key
+    assert _positive(s["overhead_ratio_p50"]) and _positive(s["overhead_ratio_p95"])
+    assert s["mean_hits"] > 0  # queries resemble stored keys, so Phase A keeps candidates
+
+    assert report["goals"], "no goals evaluated"
+    for name, g in report["goals"].items():
+        assert isinstance(g["met"], bool) and _positive(g["value"]), (name, g)
+    assert report["all_goals_met"] == all(g["met"] for g in report["goals"].values())
+
+    table = md.read_text()
+    assert table.startswith("| metric |") and "search_by_vector" in table
+    assert "search_by_vector" in proc.stdout  # the rich table was printed
