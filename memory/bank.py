@@ -20,6 +20,7 @@ import random
 import tempfile
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -70,6 +71,7 @@ class StepCandidate:
     max_steps: int = 30
     n_teams: int = 3
     ttl: float | None = None
+    id: str | None = None  # keep a caller's id (e.g. a LangGraph item key); None = fresh uuid
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,25 @@ class MemoryBank:
                 if len(batch) == 1:
                     raise
                 raise InvalidFieldError(f"entries[{i}].{err.field}", err.problem, err.fix) from err
-        if not batch:
-            return []
-        vectors = self.embed([e.key for e in batch])
-        self._write(batch, vectors)
+        self._embed_and_write(batch)
         return [e.id for e in batch]
+
+    def _embed_and_write(self, batch: Sequence[Entry], chunk: int = 128, progress: bool = False) -> None:
+        """Embed and write in chunks, embedding chunk i+1 while chunk i is written.
+
+        Embedding is ~70% of a write and Chroma ~30%; overlapping them lifts
+        bulk throughput ~10% on 2 cores (bench/memory_ops.py).
+        """
+        chunks = [batch[i : i + chunk] for i in range(0, len(batch), chunk)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-writer") as writer:
+            pending: Future[None] | None = None
+            for part in tqdm(chunks, desc="write", unit="batch", disable=None if progress else True):
+                vectors = self.embed([e.key for e in part])
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(self._write, part, vectors)
+            if pending is not None:
+                pending.result()
 
     def _write(self, batch: Sequence[Entry], vectors: np.ndarray) -> None:
         with self._lock:
@@ -217,7 +233,7 @@ class MemoryBank:
 
     def features_from_vectors(self, candidate: StepCandidate, task_vec: np.ndarray, key_vec: np.ndarray) -> AdmissionFeatures:
         with self._lock:
-            max_sim = self.episodic.max_similarity(candidate.namespace, key_vec)
+            max_sim = self.episodic.max_similarity(candidate.namespace, key_vec, exclude_id=candidate.id)
         return AdmissionFeatures(
             task_embedding=task_vec,
             key_embedding=key_vec,
@@ -240,8 +256,14 @@ class MemoryBank:
         rng: random.Random | None = None,
     ) -> Proposal:
         """Score a candidate step with the admission policy and write it if admitted."""
-        entry = Entry.new(candidate.namespace, candidate.key, candidate.value, kind="step", origin=candidate.origin, ttl=candidate.ttl)
+        entry = Entry.new(
+            candidate.namespace, candidate.key, candidate.value, kind="step", origin=candidate.origin, ttl=candidate.ttl, id=candidate.id
+        )
         validate_entry(entry, self.limits)
+        if candidate.id is not None:
+            previous = self._locate(entry.namespace, [candidate.id]).get(candidate.id)
+            if previous is not None:
+                entry.created_at = previous.created_at  # an overwrite keeps its creation time
         for name in ("step_index", "max_steps", "n_teams"):
             v = getattr(candidate, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -324,12 +346,13 @@ class MemoryBank:
         entries.sort(key=lambda e: (e.created_at, e.id))
         return entries[offset : None if limit is None else offset + limit]
 
-    def namespaces(self, prefix: Sequence[str] | None = None) -> list[Namespace]:
-        """Namespaces holding entries (in either store), optionally under `prefix`."""
+    def namespaces(self, prefix: Sequence[str] | None = None, *, kind: Kind | None = None) -> list[Namespace]:
+        """Namespaces holding live entries (of `kind`, or either kind), optionally under `prefix`."""
         pre = validate_namespace(prefix, "prefix") if prefix is not None else ()
+        stores = self.stores if kind is None else (self.store_for(kind),)
         with self._lock:
-            found = {n for store in self.stores for n in store.namespaces()}
-        return sorted(n for n in found if is_prefix(pre, n))
+            found = {n for store in stores for n in store.namespaces() if is_prefix(pre, n) and store.count(n) > 0}
+        return sorted(found)
 
     # -- utilities -------------------------------------------------------------
     def record_use(self, namespace: Sequence[str], entry_ids: Sequence[str], team: str) -> dict[str, Entry]:
@@ -345,7 +368,7 @@ class MemoryBank:
                 uses = dict(e.uses)
                 uses[team] = uses.get(team, 0) + 1
                 updated[i] = replace(e, uses=uses, updated_at=now)
-            self._save_metadata(ns, updated, ("uses", "updated_at"))
+            self._save_metadata(ns, updated)
         return updated
 
     def update_q(self, namespace: Sequence[str], entry_ids: Sequence[str], reward: float, alpha: float | None = None) -> dict[str, float]:
@@ -357,7 +380,7 @@ class MemoryBank:
             found = self._require(ns, entry_ids)
             now = time.time()
             updated = {i: replace(e, q=e.q + a * (r - e.q), visits=e.visits + 1, updated_at=now) for i, e in found.items()}
-            self._save_metadata(ns, updated, ("q", "visits", "updated_at"))
+            self._save_metadata(ns, updated)
         return {i: e.q for i, e in updated.items()}
 
     def _require(self, namespace: Namespace, entry_ids: Sequence[str]) -> dict[str, Entry]:
@@ -370,15 +393,12 @@ class MemoryBank:
             raise EntryNotFoundError(f"no entries {missing} in namespace {namespace}; nothing was updated")
         return found
 
-    def _save_metadata(self, namespace: Namespace, entries: dict[str, Entry], fields: Sequence[str]) -> None:
+    def _save_metadata(self, namespace: Namespace, entries: dict[str, Entry]) -> None:
+        """Rewrite the metadata of changed entries (vectors are untouched), one Chroma call per store."""
         for kind in KINDS:
-            part = {i: e for i, e in entries.items() if e.kind == kind}
+            part = {i: e.to_metadata() for i, e in entries.items() if e.kind == kind}
             if part:
-                updates = {}
-                for i, e in part.items():
-                    meta = e.to_metadata()
-                    updates[i] = {f: meta[f] for f in fields}
-                self.store_for(kind).update_metadata(namespace, updates)
+                self.store_for(kind).update_metadata(namespace, part)
 
     # -- deletion ----------------------------------------------------------------
     def delete(self, namespace: Sequence[str], entry_ids: Sequence[str]) -> int:
@@ -452,9 +472,7 @@ class MemoryBank:
                 except (TypeError, ValueError) as err:
                     raise InvalidFieldError(f"line {lineno}", str(err), "fix the field types on that line") from err
                 entries.append(entry)
-        for start in tqdm(range(0, len(entries), batch_size), desc="import", unit="batch", disable=None):
-            chunk = entries[start : start + batch_size]
-            self._write(chunk, self.embed([e.key for e in chunk]))
+        self._embed_and_write(entries, chunk=batch_size, progress=True)
         return len(entries)
 
     # -- stats -------------------------------------------------------------------

@@ -352,8 +352,7 @@ class BankStore(BaseStore):
             k *= 4
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[Namespace]:
-        # Namespaces holding at least one step (a collection emptied by deletes does not count).
-        found = [ns for ns in self.bank.episodic.namespaces() if self.bank.episodic.count(ns) > 0]
+        found = self.bank.namespaces(kind="step")  # only namespaces that still hold a step
         if op.match_conditions:
             found = [ns for ns in found if all(_matches(c, ns) for c in op.match_conditions)]
         if op.max_depth is not None:
@@ -398,13 +397,7 @@ class BankStore(BaseStore):
         return validate_entry(entry, self.bank.limits)
 
     def _admit(self, entry: Entry) -> bool:
-        """Judge one put with the admission policy and write it under its own key if admitted.
-
-        This does what `MemoryBank.propose` does, through the bank's public
-        pieces, because `propose` writes under a fresh uuid (the item key
-        would be lost) and measures novelty against the item's own previous
-        version (an edit of an existing key would look like a duplicate).
-        """
+        """Judge one put with the admission policy (`MemoryBank.propose`); write it under its own key if admitted."""
         assert self.admission is not None
         candidate = StepCandidate(
             namespace=entry.namespace,
@@ -412,26 +405,16 @@ class BankStore(BaseStore):
             key=entry.key,
             value=entry.value,
             origin=entry.origin,
+            id=entry.id,
         )
-        features = replace(self.bank.features_for(candidate), value_tokens=entry.tokens)
-        if self._entry(entry.namespace, entry.id) is not None:
-            features = replace(features, max_similarity=self._novelty_excluding(entry, features.key_embedding))
-        decision = self.admission.decide(features)
-        if not decision.admit:
+        proposal = self.bank.propose(candidate, self.admission)
+        if not proposal.admitted:
             logger.debug(
                 "admission %s rejected put %s/%s (p=%.3f, %s)",
                 self.admission.name,
                 "/".join(entry.namespace),
                 entry.id,
-                decision.probability,
-                decision.features.summary(),
+                proposal.decision.probability,
+                proposal.decision.features.summary(),
             )
-            return False
-        self.bank.add(entry)
-        return True
-
-    def _novelty_excluding(self, entry: Entry, key_vector: Any) -> float:
-        """Max cosine of the key to the namespace's other entries (0.0 if none)."""
-        config = RetrievalConfig(k1=2, k2=2, delta=-1.0, lam=0.0, epsilon=0.0)
-        hits = self.bank.search_by_vector(entry.namespace, key_vector, config=config)
-        return max((h.similarity for h in hits if h.entry.id != entry.id), default=0.0)
+        return proposal.admitted

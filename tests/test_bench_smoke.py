@@ -37,7 +37,7 @@ def test_memory_ops_quick(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert not list(tmp_path.glob("x.json*.tmp")), "atomic write left a temp file"
 
-    for key in ("machine", "params", "writes", "admission", "retrieval", "goals", "all_goals_met", "total_s"):
+    for key in ("machine", "params", "writes", "admission", "retrieval", "goals", "all_goals_met", "total_s", "contention"):
         assert key in report, key
     m = report["machine"]
     for key in ("cpu_count", "torch", "chromadb", "python"):
@@ -66,6 +66,9 @@ def test_memory_ops_quick(tmp_path: Path) -> None:
     for key in ("bare_chroma_query_ms", "search_by_vector_ms", "search_ms"):
         assert s[key]["n"] == 30 and _positive(s[key]["p50"]) and s[key]["p95"] >= s[key]["p50"], key
     assert _positive(s["overhead_ratio_p50"]) and _positive(s["overhead_ratio_p95"])
+    assert s["fill"]["rate_curve"] and s["fill"]["rate_curve"][-1]["size"] == 1000
+    for key in ("embed_entries_per_s", "chroma_entries_per_s", "serial_entries_per_s"):
+        assert _positive(s["write_split_after"][key]), key
     assert s["mean_hits"] > 0  # queries resemble stored keys, so Phase A keeps candidates
 
     assert report["goals"], "no goals evaluated"
