@@ -247,6 +247,46 @@ class MemoryBank:
             n_teams=candidate.n_teams,
         )
 
+    def evaluate(
+        self,
+        candidate: StepCandidate,
+        policy: AdmissionPolicy | None = None,
+        *,
+        sample: bool = False,
+        rng: random.Random | None = None,
+    ) -> Proposal:
+        """Score a candidate step with the admission policy without writing it.
+
+        Graphs that run teams in lock-step evaluate every team's step against
+        the bank as it was at the start of the round, then `commit` the admitted
+        ones in team order, so a run is deterministic for its seed.
+        """
+        entry = Entry.new(
+            candidate.namespace, candidate.key, candidate.value, kind="step", origin=candidate.origin, ttl=candidate.ttl, id=candidate.id
+        )
+        validate_entry(entry, self.limits)
+        for name in ("step_index", "max_steps", "n_teams"):
+            v = getattr(candidate, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise InvalidFieldError(name, f"is {v!r}", "pass a non-negative integer")
+        if candidate.id is not None:
+            previous = self._locate(entry.namespace, [candidate.id]).get(candidate.id)
+            if previous is not None:
+                entry.created_at = previous.created_at  # an overwrite keeps its creation time
+        task_vec = self._embed_cached(candidate.task)
+        key_vec = self.embedder.encode([candidate.key])[0]
+        features = replace(self.features_from_vectors(candidate, task_vec, key_vec), value_tokens=entry.tokens)
+        decision = (policy or self.admission).decide(features, sample=sample, rng=rng)
+        return Proposal(decision=decision, entry=entry)
+
+    def commit(self, proposals: Sequence[Proposal]) -> list[str]:
+        """Write the admitted entries of evaluated proposals (in the given order); returns their ids."""
+        admitted = [p for p in proposals if p.admitted]
+        if admitted:
+            vectors = np.stack([p.decision.features.key_embedding for p in admitted])
+            self._write([p.entry for p in admitted], vectors)
+        return [p.entry.id for p in admitted]
+
     def propose(
         self,
         candidate: StepCandidate,
@@ -255,26 +295,10 @@ class MemoryBank:
         sample: bool = False,
         rng: random.Random | None = None,
     ) -> Proposal:
-        """Score a candidate step with the admission policy and write it if admitted."""
-        entry = Entry.new(
-            candidate.namespace, candidate.key, candidate.value, kind="step", origin=candidate.origin, ttl=candidate.ttl, id=candidate.id
-        )
-        validate_entry(entry, self.limits)
-        if candidate.id is not None:
-            previous = self._locate(entry.namespace, [candidate.id]).get(candidate.id)
-            if previous is not None:
-                entry.created_at = previous.created_at  # an overwrite keeps its creation time
-        for name in ("step_index", "max_steps", "n_teams"):
-            v = getattr(candidate, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InvalidFieldError(name, f"is {v!r}", "pass a non-negative integer")
-        task_vec = self._embed_cached(candidate.task)
-        key_vec = self.embedder.encode([candidate.key])[0]
-        features = replace(self.features_from_vectors(candidate, task_vec, key_vec), value_tokens=entry.tokens)
-        decision = (policy or self.admission).decide(features, sample=sample, rng=rng)
-        if decision.admit:
-            self._write([entry], key_vec[None, :])
-        return Proposal(decision=decision, entry=entry)
+        """Score a candidate step with the admission policy and write it at once if admitted."""
+        proposal = self.evaluate(candidate, policy, sample=sample, rng=rng)
+        self.commit([proposal])
+        return proposal
 
     # -- reads -------------------------------------------------------------------
     def search(

@@ -1,0 +1,83 @@
+"""What an agent is: given the step context, pick the next action and say what the step was.
+
+Each team owns one agent object per episode. `observe` feeds it every
+transition (its own, live or replayed after a resume), so an agent's private
+state can always be rebuilt from the team's action history.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from agents.environment import Observation
+from agents.memory_tools import MemoryTools
+
+
+@dataclass
+class LLMUsage:
+    """Accounting of LLM calls (summed per team and per run)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+    def add(self, other: "LLMUsage") -> "LLMUsage":
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.latency_s += other.latency_s
+        return self
+
+    def to_dict(self) -> dict[str, float]:
+        return {"llm_calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "llm_latency_s": self.latency_s}
+
+
+@dataclass
+class StepContext:
+    task: str
+    observation: Observation
+    step_index: int
+    max_steps: int
+    team: str
+    memory: MemoryTools | None  # None when the run has no shared memory
+
+
+@dataclass
+class AgentAction:
+    """The chosen action plus a cheap key for the step (no extra LLM call)."""
+
+    action: str
+    key: str = ""  # one-line summary; empty -> derived from the action and its result
+    tool: str = ""  # tool kind for admission features (e.g. the action's verb)
+    usage: LLMUsage = field(default_factory=LLMUsage)
+    reads: list[str] = field(default_factory=list)  # shared entry ids read to choose this action
+    error: str | None = None  # set when the agent could not act (e.g. LLM endpoint down)
+
+
+class Agent(ABC):
+    """One acting agent of a team."""
+
+    name: str = "agent"
+
+    @abstractmethod
+    def act(self, ctx: StepContext) -> AgentAction:
+        """Choose the next action (must be one of ctx.observation.valid_actions)."""
+
+    def observe(self, action: str, observation: Observation) -> None:  # noqa: B027 - optional hook
+        """Learn from a transition (called for live and replayed steps)."""
+
+    def reset(self, observation: Observation) -> None:  # noqa: B027 - optional hook
+        """Start of an episode."""
+
+
+def step_key(action: str, result: str, max_words: int = 25) -> str:
+    """A cheap key for a step: the action and the first sentence of its result."""
+    first = result.strip().split("\n")[0]
+    for stop in (". ", "! ", "? "):
+        if stop in first:
+            first = first.split(stop)[0]
+            break
+    words = f"{action}: {first}".split()
+    return " ".join(words[:max_words])

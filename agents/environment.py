@@ -1,0 +1,67 @@
+"""The small, typed protocol every task environment speaks.
+
+Graphs and agents only see this protocol; adapters over third-party suites
+(TextWorldExpress, ...) live in `rl/envs/` and are looked up by name there.
+Environments must be deterministic for a seed: checkpoint resume rebuilds an
+environment by `reset(seed)` and replaying the actions taken so far.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an agent sees: the text, the actions it may take, and the task it is on."""
+
+    text: str
+    valid_actions: tuple[str, ...]
+    task: str
+    score: float = 0.0  # running score in [0, 1]
+    done: bool = False
+    success: bool = False
+
+
+@dataclass(frozen=True)
+class StepResult:
+    observation: Observation
+    reward: float
+    done: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Environment(ABC):
+    """reset(seed) -> Observation; step(action) -> StepResult; score() in [0, 1]."""
+
+    name: str = "environment"
+
+    @abstractmethod
+    def reset(self, seed: int) -> Observation:
+        """Start the episode that `seed` decides (the same world for every team of a task)."""
+
+    @abstractmethod
+    def step(self, action: str) -> StepResult:
+        """Take one action (one of the observation's valid actions)."""
+
+    @abstractmethod
+    def score(self) -> float:
+        """Final score of the episode so far, in [0, 1]."""
+
+    def success(self) -> bool:
+        return self.score() >= 1.0
+
+    def close(self) -> None:
+        """Release processes or files the environment holds."""
+
+    def __enter__(self) -> "Environment":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+EnvFactory = Callable[[], Environment]
