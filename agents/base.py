@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from agents.environment import Observation
-from agents.memory_tools import MemoryTools
+from agents.memory_tools import MemoryHit, MemoryTools
 
 
 @dataclass
@@ -30,6 +30,10 @@ class LLMUsage:
         self.latency_s += other.latency_s
         return self
 
+    @classmethod
+    def from_dict(cls, data: dict[str, float]) -> "LLMUsage":
+        return cls(int(data.get("llm_calls", 0)), int(data.get("prompt_tokens", 0)), int(data.get("completion_tokens", 0)), float(data.get("llm_latency_s", 0.0)))
+
     def to_dict(self) -> dict[str, float]:
         return {"llm_calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "llm_latency_s": self.latency_s}
 
@@ -42,6 +46,8 @@ class StepContext:
     max_steps: int
     team: str
     memory: MemoryTools | None  # None when the run has no shared memory
+    hits: list[MemoryHit] = field(default_factory=list)  # what the retrieve node found for this step
+    history: list[tuple[str, str]] = field(default_factory=list)  # this team's (action, observation) so far
 
 
 @dataclass
@@ -50,6 +56,7 @@ class AgentAction:
 
     action: str
     key: str = ""  # one-line summary; empty -> derived from the action and its result
+    value: str = ""  # what the bank stores for this step; empty -> the action and its observation
     tool: str = ""  # tool kind for admission features (e.g. the action's verb)
     usage: LLMUsage = field(default_factory=LLMUsage)
     reads: list[str] = field(default_factory=list)  # shared entry ids read to choose this action

@@ -1,0 +1,196 @@
+"""`teammind run`: one task, K parallel teams over one shared bank, with live progress.
+
+    teammind run --env twx:coin --seed 3 --teams 3 --admission novelty --agent scripted
+    teammind run --env twx:cookingworld --agent llm --llm embedded --json out.json
+
+Ends with a summary table; `--json PATH` writes the summary as one JSON object
+whose keys are documented in the README (success, env_steps, llm_calls,
+prompt_tokens, completion_tokens, wall_s, admitted, read_by_other, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from memory import AdmissionPolicy, AdmitAll, InvalidFieldError, MemoryBank, MemoryBankError, NoveltyThreshold, RetrievalConfig
+
+ADMISSION_CHOICES = "none|all|novelty[:THRESHOLD]|learned[:PATH]"
+
+
+def parse_admission(spec: str) -> AdmissionPolicy | None:
+    """CLI admission spec -> policy; None means memory off ('none')."""
+    name, _, arg = spec.partition(":")
+    if name == "none":
+        return None
+    if name == "all":
+        return AdmitAll()
+    if name == "novelty":
+        return NoveltyThreshold(float(arg)) if arg else NoveltyThreshold()
+    if name == "learned":
+        from memory import LearnedAdmission
+
+        if arg:
+            return LearnedAdmission.load(arg)
+        raise InvalidFieldError(
+            "--admission", "learned needs a checkpoint (none is shipped yet)", "pass learned:PATH to a .safetensors admission policy"
+        )
+    raise InvalidFieldError("--admission", f"unknown value {spec!r}", f"use one of {ADMISSION_CHOICES}")
+
+
+def parse_retrieval(spec: str) -> RetrievalConfig:
+    if spec == "similarity":
+        return RetrievalConfig(lam=0.0)
+    if spec == "q":
+        return RetrievalConfig()
+    raise InvalidFieldError("--retrieval", f"unknown value {spec!r}", "use similarity or q")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by `run` (and later `eval`)."""
+    p.add_argument("--env", default="twx:coin", help="environment spec, e.g. twx:coin, twx:cookingworld, module:factory")
+    p.add_argument("--teams", type=int, default=3, help="parallel teams K (default 3)")
+    p.add_argument("--max-steps", type=int, default=30, help="step limit per team (default 30)")
+    p.add_argument("--admission", default="novelty", help=f"{ADMISSION_CHOICES} (default novelty)")
+    p.add_argument("--retrieval", default="q", choices=("similarity", "q"), help="similarity only, or Q-reranked (default q)")
+    p.add_argument("--agent", default="scripted", choices=("scripted", "llm"), help="scripted explorer or LLM agent")
+    p.add_argument("--llm", default="embedded", help="embedded (local llama.cpp server) or an OpenAI-compatible base URL")
+    p.add_argument("--model", default=None, help="model name for --llm URL (default: the server's first model)")
+    p.add_argument("--aggregator", default="first", choices=("first", "majority", "best"))
+    p.add_argument("--bank", default=None, help="bank folder (default: a temporary one; 'memory' = in memory)")
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("run", help="run one task with K parallel teams over a shared bank")
+    add_run_arguments(p)
+    p.add_argument("--seed", type=int, default=0, help="decides the world; the same for every team")
+    p.add_argument("--run-id", default=None, help="names the run (and its checkpoint thread); default random")
+    p.add_argument("--checkpoint", default=None, help="SQLite checkpoint file; with --resume continues --run-id")
+    p.add_argument("--resume", action="store_true", help="resume --run-id from --checkpoint")
+    p.add_argument("--trace", default=None, help="write the step trace (JSONL) here")
+    p.add_argument("--json", default=None, help="write the summary as one JSON object here")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+    p.set_defaults(func=cmd_run)
+
+
+def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:
+    if args.agent == "scripted":
+        from agents.scripted import scripted_agent_for
+
+        return scripted_agent_for(env_spec)
+    from agents.llm import LLMClient
+    from agents.llm_agent import LLMAgent
+    from agents.llm_server import ensure_llm
+
+    config = ensure_llm(args.llm, model=args.model)
+    client = LLMClient(config)
+    return lambda team: LLMAgent(client, team=team)
+
+
+def open_bank(spec: str | None, policy: AdmissionPolicy | None, retrieval: RetrievalConfig) -> tuple[MemoryBank | None, Any]:
+    if policy is None:
+        return None, None
+    if spec == "memory":
+        return MemoryBank.ephemeral(admission=policy, retrieval=retrieval), None
+    if spec:
+        return MemoryBank(spec, admission=policy, retrieval=retrieval), None
+    tmp = tempfile.TemporaryDirectory(prefix="teammind-bank-")
+    return MemoryBank(tmp.name, admission=policy, retrieval=retrieval), tmp
+
+
+def build_runtime(args: argparse.Namespace, seed: int, run_id: str | None = None, trace_path: str | None = None, bank: MemoryBank | None = None) -> Any:
+    from graphs.config import RunConfig
+    from graphs.runtime import RunRuntime
+    from graphs.trace import TraceWriter
+    from rl.envs import make_env_factory
+
+    policy = parse_admission(args.admission)
+    retrieval = parse_retrieval(args.retrieval)
+    config = RunConfig(
+        seed=seed, teams=args.teams, max_steps=args.max_steps, memory=policy is not None,
+        admission=policy or AdmitAll(), retrieval=retrieval, aggregator=args.aggregator,
+    )
+    env_factory = make_env_factory(args.env)
+    return RunRuntime(
+        env_factory, make_agent_factory(args, args.env), config, bank=bank, run_id=run_id,
+        task_name=args.env.replace(":", "-"), trace=TraceWriter(trace_path),
+    )
+
+
+def summary_table(rows: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    cols = ("variant", "success", "env_steps", "llm_calls", "prompt_tokens", "wall_s", "admitted", "read_by_other")
+    for c in cols:
+        table.add_column(c, justify="left" if c == "variant" else "right")
+    for r in rows:
+        table.add_row(*(f"{r[c]:.2f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols))
+    return table
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from graphs.parallel import run_parallel_teams
+
+    console = Console(stderr=True)
+    policy = parse_admission(args.admission)
+    bank, tmp = open_bank(args.bank, policy, parse_retrieval(args.retrieval))
+    run_id = args.run_id or uuid.uuid4().hex[:12]
+    if args.resume and not (args.checkpoint and args.run_id):
+        raise InvalidFieldError("--resume", "needs --checkpoint and --run-id", "pass the checkpoint file and the run id to continue")
+    runtime = build_runtime(args, args.seed, run_id, args.trace, bank)
+
+    def progress_table(teams: dict[str, Any]) -> Table:
+        t = Table(title=f"{args.env} seed {args.seed} - run {run_id}")
+        for c in ("team", "steps", "score", "admitted", "reads", "status"):
+            t.add_column(c)
+        for name in sorted(teams):
+            s = teams[name]
+            status = "error: " + s["error"][:40] if s.get("error") else ("success" if s["success"] else ("done" if s["done"] else "running"))
+            t.add_row(name, str(s["steps"]), f"{s['score']:.2f}", str(s["admitted"]), str(len(s["reads"])), status)
+        return t
+
+    try:
+        if args.quiet or not console.is_terminal:
+            summary = run_parallel_teams(runtime, checkpoint_path=args.checkpoint, resume=args.resume)
+        else:
+            with Live(console=console, refresh_per_second=8) as live:
+                summary = run_parallel_teams(
+                    runtime, checkpoint_path=args.checkpoint, resume=args.resume,
+                    on_update=lambda v: live.update(progress_table(v["teams"])) if v.get("teams") else None,
+                )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    from rich.console import Console as OutConsole
+
+    OutConsole().print(summary_table([{"variant": summary["admission"], **summary}], f"{args.env} seed {args.seed}"))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = path.with_suffix(path.suffix + ".tmp")
+        tmp_path.write_text(json.dumps(summary, indent=2))
+        os.replace(tmp_path, path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="teammind-run")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args))
+    except (MemoryBankError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

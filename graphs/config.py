@@ -1,0 +1,48 @@
+"""Configuration of a parallel-teams run, validated up front (bad values name the field and the fix)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from memory import AdmissionPolicy, AdmitAll, InvalidFieldError, RetrievalConfig
+
+Aggregator = Literal["first", "majority", "best"]
+AGGREGATORS: tuple[str, ...] = ("first", "majority", "best")
+
+
+@dataclass
+class RunConfig:
+    """One task, K teams, one shared bank namespace.
+
+    teams: K parallel teams (LTS: 3).
+    max_steps: step limit per team (LTS: 30).
+    memory: share a bank between teams; False = memory-free parallel teams.
+    admission: the admission policy for proposed steps (ignored without memory).
+    retrieval: two-phase retrieval settings for team reads (lam=0: similarity only).
+    aggregator: "first" (first successful team; the run stops as soon as one
+        succeeds, which is where shared memory saves time), "majority" (the
+        outcome most teams reached), or "best" (highest score once all finish).
+    sample_admission: Bernoulli-sample admission decisions (training) instead
+        of argmax (evaluation); seeded by `seed`.
+    """
+
+    seed: int = 0
+    teams: int = 3
+    max_steps: int = 30
+    memory: bool = True
+    admission: AdmissionPolicy = field(default_factory=AdmitAll)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    aggregator: Aggregator = "first"
+    sample_admission: bool = False
+    tenant: str = "teammind"
+
+    def __post_init__(self) -> None:
+        for name, lo in (("seed", 0), ("teams", 1), ("max_steps", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise InvalidFieldError(name, f"is {v!r}", f"pass an integer >= {lo}")
+        if self.aggregator not in AGGREGATORS:
+            raise InvalidFieldError("aggregator", f"is {self.aggregator!r}", f"use one of {AGGREGATORS}")
+        if not isinstance(self.admission, AdmissionPolicy):
+            raise InvalidFieldError("admission", f"is {type(self.admission).__name__}", "pass a memory.AdmissionPolicy")

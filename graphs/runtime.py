@@ -1,0 +1,103 @@
+"""Live objects of a run that do not belong in checkpointed graph state.
+
+Graph state holds only JSON (actions taken, scores, pending proposals), so a
+checkpoint can be resumed in a new process. Environments, agents and memory
+tools live here and are rebuilt on demand: an environment by `reset(seed)` and
+replaying the team's actions, an agent by `observe`-ing the same transitions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.base import Agent
+from agents.environment import EnvFactory, Environment, Observation
+from agents.memory_tools import MemoryTools
+from graphs.config import RunConfig
+from graphs.trace import TraceWriter
+from memory import MemoryBank
+
+AgentFactory = Callable[[str], Agent]  # team id -> a fresh agent
+
+
+@dataclass
+class TeamRuntime:
+    env: Environment
+    agent: Agent
+    memory: MemoryTools | None
+    observation: Observation
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+
+def observation_dict(obs: Observation) -> dict[str, Any]:
+    return {"text": obs.text, "valid_actions": list(obs.valid_actions), "task": obs.task, "score": obs.score}
+
+
+class RunRuntime:
+    """Everything a parallel-teams graph needs besides its state."""
+
+    def __init__(
+        self,
+        env_factory: EnvFactory,
+        agent_factory: AgentFactory,
+        config: RunConfig,
+        *,
+        bank: MemoryBank | None = None,
+        run_id: str | None = None,
+        task_name: str = "task",
+        trace: TraceWriter | None = None,
+        on_round: Callable[[int, dict[str, Any]], None] | None = None,
+    ) -> None:
+        if config.memory and bank is None:
+            raise ValueError("bank: a run with memory needs a MemoryBank; pass bank=MemoryBank(...) or set memory=False")
+        self.env_factory = env_factory
+        self.agent_factory = agent_factory
+        self.config = config
+        self.bank = bank if config.memory else None
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.namespace = (config.tenant, f"{task_name}-s{config.seed}-{self.run_id}")
+        self.trace = trace or TraceWriter(None)
+        self.on_round = on_round
+        self.clock = time.perf_counter()
+        self._teams: dict[str, TeamRuntime] = {}
+        self._lock = threading.Lock()
+
+    def team(self, team: str, actions: list[str]) -> TeamRuntime:
+        """The team's live objects, rebuilt by replaying `actions` if this process has none."""
+        with self._lock:
+            rt = self._teams.get(team)
+        if rt is not None and len(rt.history) == len(actions):
+            return rt
+        if rt is not None:
+            rt.env.close()
+        env = self.env_factory()
+        obs = env.reset(self.config.seed)
+        agent = self.agent_factory(team)
+        agent.reset(obs)
+        history: list[tuple[str, str]] = []
+        for action in actions:
+            obs = env.step(action).observation
+            agent.observe(action, obs)
+            history.append((action, obs.text))
+        memory = MemoryTools(self.bank, self.namespace, team, self.config.retrieval) if self.bank is not None else None
+        rt = TeamRuntime(env=env, agent=agent, memory=memory, observation=obs, history=history)
+        with self._lock:
+            self._teams[team] = rt
+        return rt
+
+    def first_observation(self, team: str) -> Observation:
+        return self.team(team, []).observation
+
+    def close(self) -> None:
+        with self._lock:
+            teams, self._teams = list(self._teams.values()), {}
+        for rt in teams:
+            try:
+                rt.env.close()
+            except Exception:  # noqa: BLE001 - closing must not mask the run's result
+                pass

@@ -1,0 +1,163 @@
+"""The team subgraph: retrieve from the bank -> act -> propose the step to admission.
+
+One invocation is one step of one team. The parallel-teams graph sends every
+active team here once per round (LangGraph `Send`, run concurrently) and loops
+rounds until the teams are done or out of steps. A proposal is only *evaluated*
+here; the round's sync node writes the admitted entries in team order, so every
+team in a round reads the bank as it was when the round began and a run is
+deterministic for its seed.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from operator import or_
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.base import AgentAction, LLMUsage, StepContext, step_key
+from agents.memory_tools import MemoryHit
+from graphs.runtime import RunRuntime, observation_dict
+from memory import Origin, StepCandidate
+
+
+class TeamState(TypedDict, total=False):
+    """A team's progress; JSON only (checkpointed)."""
+
+    team: str
+    actions: list[str]
+    steps: int
+    done: bool
+    success: bool
+    score: float
+    error: str | None
+    proposed: int
+    admitted: int
+    reads: list[str]
+    usage: dict[str, float]
+    observation: dict[str, Any]
+    pending: dict[str, Any] | None  # this round's evaluated proposal, committed by the sync node
+    record: dict[str, Any] | None  # this round's trace record
+
+
+def merge_teams(left: dict[str, TeamState] | None, right: dict[str, TeamState] | None) -> dict[str, TeamState]:
+    """Reducer: each team's update replaces that team's state (teams never write each other's)."""
+    return or_(left or {}, right or {})
+
+
+class TeamStepState(TypedDict, total=False):
+    team: str
+    round_index: int
+    teams: Annotated[dict[str, TeamState], merge_teams]
+    hits: list[dict[str, Any]]
+
+
+def new_team_state(team: str, observation: dict[str, Any]) -> TeamState:
+    return TeamState(
+        team=team, actions=[], steps=0, done=False, success=False, score=0.0, error=None, proposed=0, admitted=0,
+        reads=[], usage=LLMUsage().to_dict(), observation=observation, pending=None, record=None,
+    )
+
+
+def build_team_graph(runtime: RunRuntime) -> Any:
+    """Compile the one-step team subgraph bound to a run's live objects."""
+    config = runtime.config
+
+    def retrieve(state: TeamStepState) -> dict[str, Any]:
+        team = state["team"]
+        ts = state["teams"][team]
+        rt = runtime.team(team, ts["actions"])
+        if rt.memory is None:
+            return {"hits": []}
+        obs = rt.observation
+        query = f"{obs.task} {obs.text.splitlines()[0] if obs.text else ''}".strip()
+        hits = rt.memory.search_memory(query)
+        return {"hits": [h.__dict__ for h in hits]}
+
+    def act(state: TeamStepState) -> dict[str, Any]:
+        team = state["team"]
+        ts = dict(state["teams"][team])
+        rt = runtime.team(team, ts["actions"])
+        reads_before = len(rt.memory.reads) if rt.memory else 0
+        ctx = StepContext(
+            task=rt.observation.task, observation=rt.observation, step_index=ts["steps"], max_steps=config.max_steps,
+            team=team, memory=rt.memory, hits=[MemoryHit(**h) for h in state.get("hits", [])], history=list(rt.history),
+        )
+        try:
+            action = rt.agent.act(ctx)
+        except Exception as err:  # noqa: BLE001 - an agent crash ends this team, not the run
+            action = AgentAction(action="", error=f"agent crashed: {type(err).__name__}: {err}")
+        usage = LLMUsage.from_dict(ts["usage"]).add(action.usage)
+        reads = list(rt.memory.reads[reads_before:]) if rt.memory else []
+        ts["usage"] = usage.to_dict()
+        ts["reads"] = list(ts["reads"]) + reads
+        record: dict[str, Any] = {
+            "type": "step", "run_id": runtime.run_id, "round": state["round_index"], "team": team, "step": ts["steps"],
+            "action": action.action, "key": action.key, "reads": reads, "usage": action.usage.to_dict(), "error": action.error,
+        }
+        if action.error is None and action.action not in rt.observation.valid_actions:
+            action.error = f"invalid action {action.action!r} (not among the valid actions)"
+        if action.error is not None:
+            ts.update(done=True, error=action.error, record={**record, "error": action.error}, pending=None)
+            return {"teams": {team: ts}}
+        try:
+            result = rt.env.step(action.action)
+        except Exception as err:  # noqa: BLE001 - a broken environment ends this team with the reason
+            ts.update(done=True, error=f"environment failed: {type(err).__name__}: {err}", record=record, pending=None)
+            return {"teams": {team: ts}}
+        obs = result.observation
+        rt.agent.observe(action.action, obs)
+        rt.history.append((action.action, obs.text))
+        rt.observation = obs
+        ts["actions"] = list(ts["actions"]) + [action.action]
+        ts["steps"] = ts["steps"] + 1
+        ts["score"] = float(rt.env.score())
+        ts["success"] = bool(obs.success)
+        ts["done"] = bool(result.done or obs.success or ts["steps"] >= config.max_steps)
+        ts["observation"] = observation_dict(obs)
+        key = action.key.strip() or step_key(action.action, obs.text)
+        value = action.value or f"action: {action.action}\nobservation: {obs.text}"
+        record.update(observation=obs.text[:500], reward=result.reward, score=ts["score"], done=ts["done"], success=ts["success"], key=key)
+        ts["record"] = record
+        ts["pending"] = {"key": key, "value": value, "tool": action.tool or action.action.split(" ")[0]}
+        return {"teams": {team: ts}}
+
+    def propose(state: TeamStepState) -> dict[str, Any]:
+        team = state["team"]
+        ts = dict(state["teams"][team])
+        pending = ts.get("pending")
+        if runtime.bank is None or not pending:
+            ts["pending"] = None
+            return {"teams": {team: ts}}
+        step = ts["steps"] - 1
+        candidate = StepCandidate(
+            namespace=runtime.namespace, task=ts["observation"]["task"], key=pending["key"], value=pending["value"],
+            origin=Origin(team=team, agent=type(runtime.team(team, ts["actions"]).agent).__name__, step=step, episode=runtime.run_id),
+            tool=pending["tool"], error=False, step_index=step, max_steps=config.max_steps, n_teams=config.teams,
+            id=f"{runtime.run_id}-{team}-{step}",
+        )
+        rng = random.Random(zlib.crc32(f"{config.seed}/{team}/{step}".encode()))
+        proposal = runtime.bank.evaluate(candidate, config.admission, sample=config.sample_admission, rng=rng)
+        d = proposal.decision
+        ts["proposed"] = ts["proposed"] + 1
+        ts["pending"] = {"entry": proposal.entry.to_dict(), "admit": d.admit} if d.admit else None
+        ts["admitted"] = ts["admitted"] + (1 if d.admit else 0)
+        ts["record"] = {
+            **(ts.get("record") or {}),
+            "entry_id": proposal.entry.id,
+            "admission": {"policy": config.admission.name, "admit": d.admit, "probability": d.probability, "log_prob": d.log_prob,
+                          "features": d.features.summary()},
+        }
+        return {"teams": {team: ts}}
+
+    graph = StateGraph(TeamStepState)
+    graph.add_node("retrieve", retrieve)
+    graph.add_node("act", act)
+    graph.add_node("propose", propose)
+    graph.add_edge(START, "retrieve")
+    graph.add_edge("retrieve", "act")
+    graph.add_edge("act", "propose")
+    graph.add_edge("propose", END)
+    return graph.compile()
