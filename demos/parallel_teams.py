@@ -4,7 +4,7 @@ The Python-API version of `teammind run`. It plays the same seed three ways
 with scripted agents (no memory, admit-all, novelty admission) side by side,
 then once with LLM agents on the embedded SmolLM2 server (skip with --no-llm).
 
-    python -m demos.parallel_teams                  # twx:coin, seed 3
+    python -m demos.parallel_teams                  # twx:coin, seed 10
     python -m demos.parallel_teams --llm URL        # any OpenAI-compatible endpoint
 """
 
@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="twx:coin")
-    p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--seed", type=int, default=10)
     p.add_argument("--teams", type=int, default=3)
     p.add_argument("--max-steps", type=int, default=30)
     p.add_argument("--llm", default="embedded", help="embedded, or an OpenAI-compatible base URL")
