@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_variant(args: argparse.Namespace, variant: str, seed: int, bank: MemoryBank) -> dict[str, Any]:
     ns = argparse.Namespace(
         env=args.env, teams=args.teams, max_steps=args.max_steps, admission=variant, retrieval="q", agent=args.agent,
-        llm=args.llm, model=args.model, aggregator="first",
+        llm=args.llm, model=args.model, aggregator="first", team="single",
     )
     runtime = build_runtime(ns, seed, run_id=f"bench-{variant}-{seed}-{int(time.time() * 1000) % 10**8}", bank=bank if variant != "none" else None)
     return run_parallel_teams(runtime)

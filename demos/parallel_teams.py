@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for agent, variant, max_steps in plan:
             ns = argparse.Namespace(
                 env=args.env, teams=args.teams, max_steps=max_steps, admission=variant, retrieval="q",
-                agent=agent, llm=args.llm, model=None, aggregator="first",
+                agent=agent, llm=args.llm, model=None, aggregator="first", team="single",
             )
             console.rule(f"{args.env} seed {args.seed}: {agent} agents, admission = {variant}")
             runtime = build_runtime(ns, args.seed, bank=bank if variant != "none" else None)

@@ -62,7 +62,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", default="scripted", choices=("scripted", "llm"), help="scripted explorer or LLM agent")
     p.add_argument("--llm", default="embedded", help="embedded (local llama.cpp server) or an OpenAI-compatible base URL")
     p.add_argument("--model", default=None, help="model name for --llm URL (default: the server's first model)")
-    p.add_argument("--aggregator", default="first", choices=("first", "majority", "best"))
+    p.add_argument("--aggregator", default="first", choices=("first", "majority", "best", "llm"),
+                   help="first successful team (stops early), majority, best score, or an LLM judge (uses --llm)")
+    p.add_argument("--team", default="single", choices=("single", "orchestrator"),
+                   help="one acting agent per team, or an LLM orchestrator setting subgoals for the agent")
     p.add_argument("--bank", default=None, help="bank folder (default: a temporary one; 'memory' = in memory)")
 
 
@@ -79,19 +82,33 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=cmd_run)
 
 
+def make_llm_client(args: argparse.Namespace) -> Any:
+    from agents.llm import LLMClient
+    from agents.llm_server import ensure_llm
+
+    return LLMClient(ensure_llm(args.llm, model=args.model))
+
+
 def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:
+    worker = _make_worker_factory(args, env_spec)
+    if getattr(args, "team", "single") == "single":
+        return worker
+    from agents.orchestrator import OrchestratorWorkerAgent
+
+    planner = make_llm_client(args)
+    return lambda team: OrchestratorWorkerAgent(planner, worker(team))
+
+
+def _make_worker_factory(args: argparse.Namespace, env_spec: str) -> Any:
     if args.agent == "scripted":
         if not env_spec.startswith("twx:"):
             raise InvalidFieldError("--agent", f"no scripted agent for {env_spec!r}", "use --agent llm, or a twx:<game> environment")
         from agents.scripted import TWXExplorer
 
         return lambda team: TWXExplorer()
-    from agents.llm import LLMClient
     from agents.llm_agent import LLMAgent
-    from agents.llm_server import ensure_llm
 
-    config = ensure_llm(args.llm, model=args.model)
-    client = LLMClient(config)
+    client = make_llm_client(args)
     return lambda team: LLMAgent(client)
 
 
@@ -122,6 +139,7 @@ def build_runtime(args: argparse.Namespace, seed: int, run_id: str | None = None
     return RunRuntime(
         env_factory, make_agent_factory(args, args.env), config, bank=bank, run_id=run_id,
         task_name=args.env.replace(":", "-"), trace=TraceWriter(trace_path),
+        aggregator_llm=make_llm_client(args) if args.aggregator == "llm" else None,
     )
 
 

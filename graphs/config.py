@@ -7,8 +7,8 @@ from typing import Literal
 
 from memory import AdmissionPolicy, AdmitAll, InvalidFieldError, RetrievalConfig
 
-Aggregator = Literal["first", "majority", "best"]
-AGGREGATORS: tuple[str, ...] = ("first", "majority", "best")
+Aggregator = Literal["first", "majority", "best", "llm"]
+AGGREGATORS: tuple[str, ...] = ("first", "majority", "best", "llm")
 
 
 @dataclass
@@ -22,7 +22,9 @@ class RunConfig:
     retrieval: two-phase retrieval settings for team reads (lam=0: similarity only).
     aggregator: "first" (first successful team; the run stops as soon as one
         succeeds, which is where shared memory saves time), "majority" (the
-        outcome most teams reached), or "best" (highest score once all finish).
+        outcome most teams reached), "best" (highest score once all finish), or
+        "llm" (an LLM reads every team's final state and picks the answer team,
+        without seeing scores; needs `RunRuntime(aggregator_llm=...)`).
     sample_admission: Bernoulli-sample admission decisions (training) instead
         of argmax (evaluation); seeded by `seed`.
     """

@@ -129,6 +129,9 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         votes = Counter(teams[t]["success"] for t in ordered)
         success = votes[True] > votes[False]
         chosen = next((t for t in ordered if teams[t]["success"] == success), ordered[0])
+    elif config.aggregator == "llm":
+        chosen, aggregator_note = llm_pick(runtime, state)
+        success = teams[chosen]["success"]
     elif config.aggregator == "best":
         chosen = max(ordered, key=lambda t: (teams[t]["score"], -teams[t]["steps"]))
         success = teams[chosen]["success"]
@@ -137,6 +140,8 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         chosen = winners[0][1] if winners else max(ordered, key=lambda t: teams[t]["score"])
         success = bool(winners)
     usage = {k: sum(teams[t]["usage"][k] for t in ordered) for k in ("llm_calls", "prompt_tokens", "completion_tokens")}
+    if config.aggregator == "llm":
+        usage = {k: usage[k] + aggregator_note["usage"].get(k, 0) for k in usage}
     return {
         "run_id": runtime.run_id,
         "namespace": list(runtime.namespace),
@@ -156,7 +161,46 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         "rounds": int(state.get("round", 0)),
         "admission": config.admission.name if config.memory else "memory-off",
         "teams": {t: {k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted")} for t in ordered},
+        **({"aggregator_error": aggregator_note["error"]} if config.aggregator == "llm" and aggregator_note["error"] else {}),
     }
+
+
+def llm_pick(runtime: RunRuntime, state: RunState) -> tuple[str, dict[str, Any]]:
+    """Ask the aggregator LLM which team's final state answers the task (no scores shown).
+
+    Falls back to the highest-scoring team, with the reason, if the LLM fails or names no team.
+    """
+    import json
+
+    from agents.llm import LLMError
+
+    teams = state["teams"]
+    ordered = sorted(teams)
+    fallback = max(ordered, key=lambda t: (teams[t]["score"], -teams[t]["steps"]))
+    lines = []
+    for t in ordered:
+        s = teams[t]
+        last = s["actions"][-1] if s["actions"] else "(none)"
+        lines.append(f"{t}: {s['steps']} steps, last action {last!r}, final observation: {s['observation']['text'][:300]!r}")
+    task = next(iter(teams.values()))["observation"]["task"]
+    schema = {"type": "object", "properties": {"team": {"type": "string", "enum": ordered}}, "required": ["team"]}
+    messages = [
+        {"role": "system", "content": "You judge which team completed the task. Reply with JSON {\"team\": <team id>}."},
+        {"role": "user", "content": f"Task: {task}\n" + "\n".join(lines)},
+    ]
+    assert runtime.aggregator_llm is not None
+    try:
+        reply = runtime.aggregator_llm.chat(messages, json_schema=schema, max_tokens=30, team="aggregator")
+    except LLMError as err:
+        return fallback, {"usage": err.usage.to_dict(), "error": f"aggregator LLM failed: {err.reason}; picked the best score"}
+    usage = reply.usage.to_dict()
+    try:
+        pick = str(json.loads(reply.text)["team"])
+    except (ValueError, KeyError, TypeError):
+        pick = ""
+    if pick not in teams:
+        return fallback, {"usage": usage, "error": f"aggregator LLM named no team ({reply.text[:80]!r}); picked the best score"}
+    return pick, {"usage": usage, "error": None}
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from typing import Any
 
 from agents.base import Agent
 from agents.environment import EnvFactory, Environment, Observation
+from agents.llm import LLMClient
 from agents.memory_tools import MemoryTools
 from graphs.config import RunConfig
 from graphs.trace import TraceWriter
@@ -52,9 +53,13 @@ class RunRuntime:
         task_name: str = "task",
         trace: TraceWriter | None = None,
         on_round: Callable[[int, dict[str, Any]], None] | None = None,
+        aggregator_llm: LLMClient | None = None,
     ) -> None:
         if config.memory and bank is None:
             raise ValueError("bank: a run with memory needs a MemoryBank; pass bank=MemoryBank(...) or set memory=False")
+        if config.aggregator == "llm" and aggregator_llm is None:
+            raise ValueError("aggregator_llm: the llm aggregator needs an LLM client; pass aggregator_llm=LLMClient(...)")
+        self.aggregator_llm = aggregator_llm
         self.env_factory = env_factory
         self.agent_factory = agent_factory
         self.config = config
