@@ -62,6 +62,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", default="scripted", choices=("scripted", "llm"), help="scripted explorer or LLM agent")
     p.add_argument("--llm", default="embedded", help="embedded (local llama.cpp server) or an OpenAI-compatible base URL")
     p.add_argument("--model", default=None, help="model name for --llm URL (default: the server's first model)")
+    p.add_argument("--api-key", default=None, help="key for --llm URL (default: $TEAMMIND_LLM_API_KEY or $OPENAI_API_KEY)")
     p.add_argument("--aggregator", default="first", choices=("first", "majority", "best", "llm"),
                    help="first successful team (stops early), majority, best score, or an LLM judge (uses --llm)")
     p.add_argument("--team", default="single", choices=("single", "orchestrator"),
@@ -86,7 +87,7 @@ def make_llm_client(args: argparse.Namespace) -> Any:
     from agents.llm import LLMClient
     from agents.llm_server import ensure_llm
 
-    return LLMClient(ensure_llm(args.llm, model=args.model))
+    return LLMClient(ensure_llm(args.llm, model=args.model, api_key=getattr(args, "api_key", None)))
 
 
 def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:

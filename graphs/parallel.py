@@ -160,7 +160,7 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         "reads": sum(len(teams[t]["reads"]) for t in ordered),
         "rounds": int(state.get("round", 0)),
         "admission": config.admission.name if config.memory else "memory-off",
-        "teams": {t: {k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted")} for t in ordered},
+        "teams": {t: {**{k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted")}, "usage": teams[t]["usage"]} for t in ordered},
         **({"aggregator_error": aggregator_note["error"]} if config.aggregator == "llm" and aggregator_note["error"] else {}),
     }
 
