@@ -1,0 +1,107 @@
+"""Usage-aware credit assignment for the admission controller (Learning to Share, eq. 3-5, plus ours).
+
+For each team trajectory tau_i in a group of G rollouts of one task:
+
+    R(tau)   = R_final(tau) + lambda_first * R_first(tau)                 LTS, lambda_first = 1
+    A_base   = (R(tau_i) - mean_G R) / (std_G R + eps)                    LTS
+    A_t      = A_base + beta * 1[entry of step t read by another team and R(tau_i) > 0]     LTS
+             - lambda_tokens * 1[admitted] * tokens(entry) * reads_by_others / 1000         ours
+             + lambda_saved  * 1[admitted] * steps_saved(entry)                             ours
+    loss     = sum_t [ -log pi(z_t | c_t) * A_t + lambda_sparse * pi(admit | c_t) ]        LTS
+
+R_final is the team's final score in [0, 1] (1 on success), R_first is 1 for
+the team that finished first. The group is every team trajectory of the G
+episodes (G x K), so a team is compared with its peers on the same task.
+Every term can be switched off (set its weight to 0) for ablations.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rl.trajectory import Episode, TeamTrajectory
+
+
+@dataclass(frozen=True)
+class CreditConfig:
+    """Weights of the credit terms (source in brackets).
+
+    lambda_first: bonus for the first team to finish (LTS: 1.0).
+    beta: usage bonus for admitting an entry another team read, on a
+        positive-return trajectory (LTS: 1.0 was their default; ours until swept).
+    lambda_sparse: penalty on pi(admit), pushing towards fewer entries (LTS: 0.1).
+    lambda_tokens: cost per 1000 prompt tokens an admitted entry added to
+        other teams' prompts (ours; 0 = LTS).
+    lambda_saved: credit per environment step a read of the entry saved the
+        reader (ours; 0 = LTS). Needs `steps_saved` from the caller.
+    eps: numerical floor of the group standard deviation (LTS: 1e-6).
+    """
+
+    lambda_first: float = 1.0
+    beta: float = 1.0
+    lambda_sparse: float = 0.1
+    lambda_tokens: float = 0.0
+    lambda_saved: float = 0.0
+    eps: float = 1e-6
+
+
+def trajectory_return(traj: TeamTrajectory, config: CreditConfig) -> float:
+    """R(tau) = R_final + lambda_first * R_first."""
+    r_final = 1.0 if traj.success else traj.score
+    return r_final + config.lambda_first * (1.0 if traj.finished_first else 0.0)
+
+
+def group_advantages(returns: Sequence[float], eps: float) -> list[float]:
+    """A_base: returns standardised over the group (population std, as LTS/GRPO)."""
+    if not returns:
+        return []
+    mean = statistics.fmean(returns)
+    std = statistics.pstdev(returns) if len(returns) > 1 else 0.0
+    if std + eps == 0.0:
+        return [0.0] * len(returns)  # identical returns: no team is better than another
+    return [(r - mean) / (std + eps) for r in returns]
+
+
+@dataclass(frozen=True)
+class StepCredit:
+    team: str
+    step: int
+    advantage: float  # A_t
+    base: float  # A_base of the trajectory
+    usage_bonus: float
+    token_cost: float
+    saved_credit: float
+
+
+def assign_credit(
+    group: Sequence[Episode], config: CreditConfig = CreditConfig(), steps_saved: Mapping[str, float] | None = None
+) -> list[StepCredit]:
+    """A_t for every admission decision in the group, in episode/team/step order."""
+    trajectories = [t for ep in group for t in ep.teams]
+    returns = [trajectory_return(t, config) for t in trajectories]
+    bases = group_advantages(returns, config.eps)
+    saved = steps_saved or {}
+    out = []
+    for traj, ret, base in zip(trajectories, returns, bases):
+        for s in traj.steps:
+            read_by_other = s.admit and bool(s.readers)
+            usage = config.beta if (read_by_other and ret > 0) else 0.0
+            tokens = config.lambda_tokens * s.value_tokens * s.reads_by_others / 1000.0 if s.admit else 0.0
+            credit = config.lambda_saved * float(saved.get(s.entry_id or "", 0.0)) if s.admit else 0.0
+            out.append(StepCredit(traj.team, s.step, base + usage - tokens + credit, base, usage, tokens, credit))
+    return out
+
+
+def policy_loss_terms(log_probs: Sequence[float], probabilities: Sequence[float], advantages: Sequence[float], lambda_sparse: float) -> float:
+    """sum_t [ -log pi(z_t|c_t) * A_t + lambda_sparse * pi(admit|c_t) ] (a float, for checks and logging)."""
+    if not (len(log_probs) == len(probabilities) == len(advantages)):
+        raise ValueError("log_probs, probabilities, advantages: lengths differ; pass one value per step")
+    total = 0.0
+    for lp, p, a in zip(log_probs, probabilities, advantages):
+        if not math.isfinite(lp):
+            raise ValueError(f"log_probs: {lp} is not finite; clamp probabilities away from 0 and 1")
+        total += -lp * a + lambda_sparse * p
+    return total

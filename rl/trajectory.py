@@ -1,0 +1,85 @@
+"""Typed rollout records for training, built from run traces (graphs/trace.py).
+
+One *episode* is one run of K parallel teams on one task; one *team
+trajectory* is what a single team did in it; a *group* is G episodes of the
+same task (the unit Learning to Share normalises advantages over).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphs.trace import load_trace
+
+
+@dataclass(frozen=True)
+class AdmissionStep:
+    """One admission decision of one team, with what credit assignment needs."""
+
+    team: str
+    step: int
+    admit: bool
+    probability: float  # pi(admit | c_t) at decision time
+    log_prob: float  # log pi(z_t | c_t)
+    entry_id: str | None
+    value_tokens: int = 0
+    readers: frozenset[str] = frozenset()  # teams other than the writer that read the entry
+    reads_by_others: int = 0  # how many times other teams read it
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TeamTrajectory:
+    team: str
+    steps: list[AdmissionStep]
+    success: bool
+    score: float
+    env_steps: int
+    finished_first: bool = False
+
+
+@dataclass
+class Episode:
+    task: str
+    seed: int
+    teams: list[TeamTrajectory]
+
+
+def episode_from_trace(path: str | Path, task: str = "") -> Episode:
+    """Rebuild an episode from a trace file: who read which admitted entry, and each team's outcome."""
+    records, summary = load_trace(path)
+    if summary is None:
+        raise ValueError(f"trace: {path} has no summary line (the run did not finish); resume it first")
+    readers: dict[str, set[str]] = defaultdict(set)
+    read_counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        for entry_id, writer in (r.get("read_writers") or {}).items():
+            if writer and writer != r["team"]:
+                readers[entry_id].add(r["team"])
+                read_counts[entry_id] += 1
+    by_team: dict[str, list[AdmissionStep]] = defaultdict(list)
+    for r in records:
+        adm = r.get("admission")
+        if not adm:
+            continue
+        entry_id = r.get("entry_id")
+        by_team[r["team"]].append(
+            AdmissionStep(
+                team=r["team"], step=r["step"], admit=bool(adm["admit"]), probability=float(adm["probability"]),
+                log_prob=float(adm["log_prob"]), entry_id=entry_id, value_tokens=int(adm["features"].get("value_tokens", 0)),
+                readers=frozenset(readers.get(entry_id or "", set())), reads_by_others=read_counts.get(entry_id or "", 0),
+                features=dict(adm["features"]),
+            )
+        )
+    teams_summary = summary["teams"]
+    winners = sorted((t["steps"], name) for name, t in teams_summary.items() if t["success"])
+    first = winners[0][1] if winners else None
+    teams = [
+        TeamTrajectory(team=name, steps=by_team.get(name, []), success=bool(t["success"]), score=float(t["score"]),
+                       env_steps=int(t["steps"]), finished_first=name == first)
+        for name, t in sorted(teams_summary.items())
+    ]
+    return Episode(task=task or "/".join(summary.get("namespace", [])), seed=int(summary.get("seed", 0)), teams=teams)
