@@ -1,0 +1,87 @@
+"""Stepwise policy-gradient trainer for the learned admission controller (Learning to Share, sec. 3).
+
+Read top to bottom: a batch is every admission decision of a group of rollouts,
+with its feature vector, the decision taken, the log-probability it was taken
+with, and its advantage A_t from `rl.credit`. One update:
+
+    logits   = net(x) / temperature                   sampling temperature 1.2 (LTS)
+    log pi   = log sigmoid(logits) if admitted else log sigmoid(-logits)
+    pg_t     = -log pi_t * A_t                        REINFORCE (LTS)
+             or -min(r_t A_t, clip(r_t, 1-c, 1+c) A_t), r_t = exp(log pi_t - log pi_old,t)   PPO-style, optional
+    loss     = mean_t [ pg_t + lambda_sparse * pi(admit | x_t) ]
+    AdamW step (LTS), gradient norm clipped at 1.0 (ours).
+
+The mean over steps (LTS writes a sum) keeps the learning rate independent of
+batch size; the two differ by a constant factor only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from memory.admission import LearnedAdmission
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Hyperparameters (source in brackets).
+
+    lr: AdamW learning rate (ours, for a 64-wide MLP; LTS tuned theirs for LoRA).
+    weight_decay: AdamW decoupled weight decay (PyTorch default 0.01).
+    lambda_sparse: weight of pi(admit) in the loss (LTS: 0.1).
+    clip: PPO ratio clip c, None for plain REINFORCE (LTS: REINFORCE).
+    max_grad_norm: gradient norm clip (ours: 1.0).
+    """
+
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    lambda_sparse: float = 0.1
+    clip: float | None = None
+    max_grad_norm: float = 1.0
+
+
+class AdmissionTrainer:
+    """Owns the optimiser; `update` takes one batch of decisions and advantages."""
+
+    def __init__(self, policy: LearnedAdmission, config: TrainerConfig = TrainerConfig()) -> None:
+        self.policy = policy
+        self.config = config
+        self.optimizer = torch.optim.AdamW(policy.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    def log_probs(self, x: torch.Tensor, admitted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log pi(z_t | x_t) at the training temperature, pi(admit | x_t))."""
+        logits = self.policy.net(x) / self.policy.temperature
+        logp = torch.where(admitted, F.logsigmoid(logits), F.logsigmoid(-logits))
+        return logp, torch.sigmoid(logits)
+
+    def update(
+        self, features: np.ndarray, admitted: np.ndarray, advantages: np.ndarray, old_log_probs: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """One AdamW step on a batch; returns loss and diagnostics."""
+        n = len(features)
+        if not (len(admitted) == len(advantages) == n) or n == 0:
+            raise ValueError(f"features/admitted/advantages: need equal non-zero lengths, got {n}, {len(admitted)}, {len(advantages)}")
+        if not np.all(np.isfinite(advantages)):
+            raise ValueError("advantages: contain NaN or inf; check the rewards fed to rl.credit")
+        x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+        z = torch.as_tensor(np.asarray(admitted, dtype=bool))
+        a = torch.as_tensor(np.asarray(advantages, dtype=np.float32))
+        self.policy.net.train()
+        logp, p_admit = self.log_probs(x, z)
+        if self.config.clip is not None and old_log_probs is not None:
+            ratio = torch.exp(logp - torch.as_tensor(np.asarray(old_log_probs, dtype=np.float32)))
+            clipped = torch.clamp(ratio, 1 - self.config.clip, 1 + self.config.clip)
+            pg = -torch.minimum(ratio * a, clipped * a)
+        else:
+            pg = -logp * a
+        loss = (pg + self.config.lambda_sparse * p_admit).mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.net.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.policy.net.eval()
+        return {"loss": float(loss.detach()), "p_admit": float(p_admit.detach().mean()), "grad_norm": float(grad_norm)}
