@@ -1,0 +1,85 @@
+"""Utility learning for the Q reranker (MemRL, arXiv 2601.03192, sec. 3.3) plus a Q-network.
+
+Per-entry Q, kept in the bank:
+    Monte-Carlo / EMA:  Q <- Q + alpha * (r - Q)                         MemRL, alpha = 0.3
+    TD (stepwise):      Q <- Q + alpha * (r + gamma * max_a' Q' - Q)     MemRL, gamma (ours: 0.9)
+
+Entries never used have no evidence, so a small Q-network over (query
+embedding, entry embedding, similarity, entry statistics) is fitted on the
+observed returns and predicts their Q. The two blend by visit count n:
+    Q = (n * Q_entry + kappa * Q_net) / (n + kappa)                      ours, kappa = 2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from memory import MemoryBank
+from memory.embeddings import EMBEDDING_DIM
+from memory.schema import Namespace, validate_number
+
+STAT_FEATURES = 3  # similarity, log1p(visits), log1p(total uses)
+QNET_INPUT = 2 * EMBEDDING_DIM + STAT_FEATURES
+
+
+def td_target(reward: float, next_max_q: float, gamma: float = 0.9) -> float:
+    """r + gamma * max Q' (gamma = 0 gives the Monte-Carlo target)."""
+    return validate_number("reward", reward) + validate_number("gamma", gamma, lo=0.0, hi=1.0) * validate_number("next_max_q", next_max_q)
+
+
+def update_used_entries(bank: MemoryBank, namespace: Namespace, entry_ids: Sequence[str], reward: float, *,
+                        next_max_q: float = 0.0, gamma: float = 0.0, alpha: float | None = None) -> dict[str, float]:
+    """Move Q of every used entry toward the (TD) target; the bank does it atomically."""
+    return bank.update_q(namespace, entry_ids, td_target(reward, next_max_q, gamma), alpha)
+
+
+def blend(q_entry: float, visits: int, q_net: float, kappa: float = 2.0) -> float:
+    """(n Q_entry + kappa Q_net) / (n + kappa): trust the entry's own Q as evidence accumulates."""
+    return (visits * q_entry + kappa * q_net) / (visits + kappa)
+
+
+class QNet(nn.Module):
+    """(query, entry, stats) -> predicted Q in [-1, 1]."""
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(QNET_INPUT, hidden), nn.Tanh(), nn.Linear(hidden, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x).squeeze(-1)
+
+
+def qnet_features(query: np.ndarray, entry: np.ndarray, similarity: float, visits: int, uses: int) -> np.ndarray:
+    stats = np.array([similarity, np.log1p(visits), np.log1p(uses)], dtype=np.float32)
+    return np.concatenate([query.astype(np.float32), entry.astype(np.float32), stats])
+
+
+@dataclass
+class QNetTrainer:
+    """Regress the Q-network on observed returns (MSE, AdamW; lr ours)."""
+
+    net: QNet
+    lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.lr)
+
+    def fit(self, x: np.ndarray, returns: np.ndarray, epochs: int = 50) -> float:
+        xt = torch.as_tensor(np.asarray(x, np.float32))
+        yt = torch.as_tensor(np.asarray(returns, np.float32)).clamp(-1, 1)
+        loss = torch.tensor(0.0)
+        for _ in range(epochs):
+            self.optimizer.zero_grad()
+            loss = torch.mean((self.net(xt) - yt) ** 2)
+            loss.backward()
+            self.optimizer.step()
+        return float(loss.detach())
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.net(torch.as_tensor(np.asarray(x, np.float32))).numpy()
