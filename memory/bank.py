@@ -356,8 +356,8 @@ class MemoryBank:
         """Dereference an entry for `team`: returns it and records the use (a read is a use)."""
         ns = validate_namespace(namespace)
         with self._lock:
-            entry = self.get(ns, entry_id)
-            return self.record_use(ns, [entry_id], team)[entry_id] if entry else entry
+            self.get(ns, entry_id)  # raises EntryNotFoundError naming the namespace
+            return self.record_use(ns, [entry_id], team)[entry_id]
 
     def list(self, namespace: Sequence[str], *, kind: Kind | None = None, limit: int | None = None, offset: int = 0) -> list[Entry]:
         """Entries of the namespace (both kinds unless `kind` is given), oldest first."""
