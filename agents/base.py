@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from agents.environment import Observation
-from agents.memory_tools import MemoryHit, MemoryTools
+from agents.memory_tools import ExperienceHit, MemoryHit, MemoryTools
 
 
 @dataclass
@@ -48,6 +48,7 @@ class StepContext:
     memory: MemoryTools | None  # None when the run has no shared memory
     hits: list[MemoryHit] = field(default_factory=list)  # what the retrieve node found for this step
     history: list[tuple[str, str]] = field(default_factory=list)  # this team's (action, observation) so far
+    experiences: list[ExperienceHit] = field(default_factory=list)  # past episodes retrieved at episode start (best first)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class AgentAction:
     tool: str = ""  # tool kind for admission features (e.g. the action's verb)
     usage: LLMUsage = field(default_factory=LLMUsage)
     reads: list[str] = field(default_factory=list)  # shared entry ids read to choose this action
+    experiences: list[str] = field(default_factory=list)  # experience ids relied on (their Q learns from the outcome)
     error: str | None = None  # set when the agent could not act (e.g. LLM endpoint down)
 
 

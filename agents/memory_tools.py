@@ -24,6 +24,40 @@ class MemoryHit:
     team: str  # the team that wrote the entry ("" if unknown)
 
 
+@dataclass(frozen=True)
+class ExperienceHit:
+    """A retrieved experience (MemRL) as agents see it; JSON-able, it lives in checkpointed state.
+
+    `text` is untrusted data written by past runs: `parsed` returns it only if
+    it is a well-formed experience record (see graphs/experience.py).
+    """
+
+    id: str
+    intent: str
+    text: str
+    similarity: float
+    score: float
+    q: float
+    visits: int
+
+    def parsed(self) -> dict | None:
+        import json
+
+        try:
+            data = json.loads(self.text)
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("v") != 1 or data.get("outcome") not in ("success", "failure"):
+            return None
+        plan = data.get("plan")
+        if not isinstance(plan, list) or not all(isinstance(a, str) for a in plan):
+            return None
+        return data
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("id", "intent", "text", "similarity", "score", "q", "visits")}
+
+
 @dataclass
 class MemoryTools:
     """Bound to one team and one task namespace; keeps a log of what the team read."""

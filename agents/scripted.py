@@ -346,10 +346,37 @@ class TWXExplorer(Agent):
                 self._consult_map(ctx)
             if self.kind == "cookingworld" and self.recipe is None:
                 self._consult_recipe(ctx)
-        action, target = self._choose(ctx.observation)
+        planned = self._plan_step(ctx)
+        if planned is not None:
+            action, target = planned[0], None
+        else:
+            action, target = self._choose(ctx.observation)
         key, value = self._describe(action, target, ctx.observation)
         self._ctx = None
-        return AgentAction(action=action, key=key, value=value, tool=action.split(" ", 1)[0], reads=list(reads))
+        used = [planned[1]] if planned is not None else []
+        return AgentAction(action=action, key=key, value=value, tool=action.split(" ", 1)[0], reads=list(reads), experiences=used)
+
+    @staticmethod
+    def _plan_step(ctx: StepContext) -> tuple[str, str] | None:
+        """(next action, experience id) while following the best-ranked successful plan, else None.
+
+        The plan is the first retrieved experience (in ranked order) that
+        records a success; the team follows it while its own actions so far
+        are the plan's prefix and the next planned action is valid here, and
+        explores as usual from the moment the plan stops fitting this world.
+        Derived from the history alone, so a resumed team picks up where it was.
+        """
+        for hit in ctx.experiences:
+            data = hit.parsed()
+            if data is None or data["outcome"] != "success" or not data["plan"]:
+                continue
+            plan = data["plan"]
+            done = [a for a, _ in ctx.history]
+            n = len(done)
+            if n < len(plan) and done == plan[:n] and plan[n] in ctx.observation.valid_actions:
+                return plan[n], hit.id
+            return None
+        return None
 
     def _valid(self, obs: Observation, action: str) -> bool:
         return action in obs.valid_actions

@@ -17,6 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     from demos import run as run_cli
 
     run_cli.add_parser(sub)
+    from demos import eval as eval_cli
+    from demos import train as train_cli
+
+    train_cli.add_parser(sub)
+    eval_cli.add_parser(sub)
     try:
         from agents import cli as agents_cli
 

@@ -26,7 +26,13 @@ class RunConfig:
         "llm" (an LLM reads every team's final state and picks the answer team,
         without seeing scores; needs `RunRuntime(aggregator_llm=...)`).
     sample_admission: Bernoulli-sample admission decisions (training) instead
-        of argmax (evaluation); seeded by `seed`.
+        of argmax (evaluation); seeded by `seed` and `sample_seed`.
+    sample_seed: varies the sampled decisions between rollouts of the same
+        task (a training group plays one seed G times with G sample seeds).
+    experience_namespace: where past episodes' experiences live; set it to
+        retrieve experiences when the episode starts (MemRL). None = off.
+    experience_retrieval: two-phase retrieval settings for experiences
+        (MemRL: k1 5-10, k2 3-5, lam 0.5; lam=0 is similarity only).
     """
 
     seed: int = 0
@@ -38,9 +44,12 @@ class RunConfig:
     aggregator: Aggregator = "first"
     sample_admission: bool = False
     tenant: str = "teammind"
+    sample_seed: int = 0
+    experience_namespace: tuple[str, ...] | None = None
+    experience_retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k1=10, k2=3))
 
     def __post_init__(self) -> None:
-        for name, lo in (("seed", 0), ("teams", 1), ("max_steps", 1)):
+        for name, lo in (("seed", 0), ("teams", 1), ("max_steps", 1), ("sample_seed", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise InvalidFieldError(name, f"is {v!r}", f"pass an integer >= {lo}")

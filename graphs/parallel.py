@@ -25,6 +25,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from graphs.experience import intent_text, retrieve_experiences
 from graphs.runtime import RunRuntime, observation_dict
 from graphs.team import TeamState, build_team_graph, merge_teams, new_team_state
 from memory import Entry, EntryNotFoundError
@@ -37,6 +38,8 @@ class RunState(TypedDict, total=False):
     round: int
     wall_s: float
     read_by_other: list[str]  # distinct shared entries read by a team other than their writer
+    intent: str  # the episode's experience key (task + first view), when experiences are on
+    experiences: list[dict[str, Any]]  # experiences retrieved at the start, best first
     summary: dict[str, Any]
 
 
@@ -52,8 +55,14 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
         if state.get("teams"):
             return {}  # resumed
         teams = {t: new_team_state(t, observation_dict(runtime.first_observation(t))) for t in team_ids(config.teams)}
+        out: dict[str, Any] = {"teams": teams, "round": 0, "wall_s": 0.0, "read_by_other": [], "intent": "", "experiences": []}
+        if config.experience_namespace is not None and runtime.experience_bank is not None:
+            first = runtime.first_observation(team_ids(1)[0])
+            out["intent"] = intent_text(first.task, first.text)
+            hits = retrieve_experiences(runtime.experience_bank, config.experience_namespace, out["intent"], config.experience_retrieval, runtime.utility)
+            out["experiences"] = [h.to_dict() for h in hits]
         runtime.clock = time.perf_counter()
-        return {"teams": teams, "round": 0, "wall_s": 0.0, "read_by_other": []}
+        return out
 
     def fan_out(state: RunState) -> list[Send] | str:
         teams = state["teams"]
@@ -62,7 +71,8 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
         active = [t for t in sorted(teams) if not teams[t]["done"]]
         if not active:
             return "aggregate"
-        return [Send("team", {"team": t, "round_index": state["round"], "teams": {t: teams[t]}}) for t in active]
+        experiences = state.get("experiences", [])
+        return [Send("team", {"team": t, "round_index": state["round"], "teams": {t: teams[t]}, "start_experiences": experiences}) for t in active]
 
     def sync(state: RunState) -> dict[str, Any]:
         teams = {t: dict(s) for t, s in state["teams"].items()}
@@ -161,6 +171,10 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         "rounds": int(state.get("round", 0)),
         "admission": config.admission.name if config.memory else "memory-off",
         "teams": {t: {**{k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted")}, "usage": teams[t]["usage"]} for t in ordered},
+        "actions": {t: list(teams[t]["actions"]) for t in ordered},
+        "intent": state.get("intent", ""),
+        "experiences_retrieved": [e["id"] for e in state.get("experiences", [])],
+        "experiences_used": sorted({e for t in ordered for e in teams[t].get("experiences_used", [])}),
         **({"aggregator_error": aggregator_note["error"]} if config.aggregator == "llm" and aggregator_note["error"] else {}),
     }
 

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.base import Agent
 from agents.environment import EnvFactory, Environment, Observation
@@ -21,7 +21,10 @@ from agents.llm import LLMClient
 from agents.memory_tools import MemoryTools
 from graphs.config import RunConfig
 from graphs.trace import TraceWriter
-from memory import MemoryBank
+from memory import AdmissionDecision, MemoryBank
+
+if TYPE_CHECKING:
+    from graphs.experience import UtilityFn
 
 AgentFactory = Callable[[str], Agent]  # team id -> a fresh agent
 
@@ -54,12 +57,20 @@ class RunRuntime:
         trace: TraceWriter | None = None,
         on_round: Callable[[int, dict[str, Any]], None] | None = None,
         aggregator_llm: LLMClient | None = None,
+        experience_bank: MemoryBank | None = None,
+        utility: UtilityFn | None = None,
+        on_decision: Callable[[str, AdmissionDecision], None] | None = None,
     ) -> None:
         if config.memory and bank is None:
             raise ValueError("bank: a run with memory needs a MemoryBank; pass bank=MemoryBank(...) or set memory=False")
         if config.aggregator == "llm" and aggregator_llm is None:
             raise ValueError("aggregator_llm: the llm aggregator needs an LLM client; pass aggregator_llm=LLMClient(...)")
+        if config.experience_namespace is not None and experience_bank is None and bank is None:
+            raise ValueError("experience_bank: experience retrieval needs a bank; pass experience_bank=MemoryBank(...)")
         self.aggregator_llm = aggregator_llm
+        self.experience_bank = experience_bank if experience_bank is not None else bank
+        self.utility = utility
+        self.on_decision = on_decision  # (candidate id, decision): trainers keep the full feature vectors
         self.env_factory = env_factory
         self.agent_factory = agent_factory
         self.config = config

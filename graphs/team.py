@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agents.base import AgentAction, LLMUsage, StepContext, step_key
-from agents.memory_tools import MemoryHit
+from agents.memory_tools import ExperienceHit, MemoryHit
 from graphs.runtime import RunRuntime, observation_dict
 from memory import Origin, StepCandidate
 
@@ -40,6 +40,7 @@ class TeamState(TypedDict, total=False):
     observation: dict[str, Any]
     pending: dict[str, Any] | None  # this round's evaluated proposal, committed by the sync node
     record: dict[str, Any] | None  # this round's trace record
+    experiences_used: list[str]  # experience ids the agent relied on
 
 
 def merge_teams(left: dict[str, TeamState] | None, right: dict[str, TeamState] | None) -> dict[str, TeamState]:
@@ -52,12 +53,13 @@ class TeamStepState(TypedDict, total=False):
     round_index: int
     teams: Annotated[dict[str, TeamState], merge_teams]
     hits: list[dict[str, Any]]
+    start_experiences: list[dict[str, Any]]  # retrieved once when the episode started (not a parent key: no merge)
 
 
 def new_team_state(team: str, observation: dict[str, Any]) -> TeamState:
     return TeamState(
         team=team, actions=[], steps=0, done=False, success=False, score=0.0, error=None, proposed=0, admitted=0,
-        reads=[], usage=LLMUsage().to_dict(), observation=observation, pending=None, record=None,
+        reads=[], usage=LLMUsage().to_dict(), observation=observation, pending=None, record=None, experiences_used=[],
     )
 
 
@@ -84,6 +86,7 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         ctx = StepContext(
             task=rt.observation.task, observation=rt.observation, step_index=ts["steps"], max_steps=config.max_steps,
             team=team, memory=rt.memory, hits=[MemoryHit(**h) for h in state.get("hits", [])], history=list(rt.history),
+            experiences=[ExperienceHit(**e) for e in state.get("start_experiences", [])],
         )
         try:
             action = rt.agent.act(ctx)
@@ -93,9 +96,12 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         reads = list(rt.memory.reads[reads_before:]) if rt.memory else []
         ts["usage"] = usage.to_dict()
         ts["reads"] = list(ts["reads"]) + reads
+        if action.experiences:
+            ts["experiences_used"] = sorted(set(ts.get("experiences_used", [])) | set(action.experiences))
         record: dict[str, Any] = {
             "type": "step", "run_id": runtime.run_id, "round": state["round_index"], "team": team, "step": ts["steps"],
             "action": action.action, "key": action.key, "reads": reads, "usage": action.usage.to_dict(), "error": action.error,
+            "experiences": list(action.experiences),
         }
         if action.error is None and action.action not in rt.observation.valid_actions:
             action.error = f"invalid action {action.action!r} (not among the valid actions)"
@@ -138,9 +144,12 @@ def build_team_graph(runtime: RunRuntime) -> Any:
             tool=pending["tool"], error=False, step_index=step, max_steps=config.max_steps, n_teams=config.teams,
             id=f"{runtime.run_id}-{team}-{step}",
         )
-        rng = random.Random(zlib.crc32(f"{config.seed}/{team}/{step}".encode()))
+        salt = f"{config.seed}/{team}/{step}" if config.sample_seed == 0 else f"{config.seed}/{config.sample_seed}/{team}/{step}"
+        rng = random.Random(zlib.crc32(salt.encode()))
         proposal = runtime.bank.evaluate(candidate, config.admission, sample=config.sample_admission, rng=rng)
         d = proposal.decision
+        if runtime.on_decision is not None:
+            runtime.on_decision(candidate.id, d)
         ts["proposed"] = ts["proposed"] + 1
         ts["pending"] = {"entry": proposal.entry.to_dict(), "admit": d.admit} if d.admit else None
         ts["admitted"] = ts["admitted"] + (1 if d.admit else 0)

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -325,7 +325,14 @@ class MemoryBank:
         config: RetrievalConfig | None = None,
         include_descendants: bool = False,
         rng: random.Random | None = None,
+        utility: Callable[[np.ndarray, list[tuple[Entry, float]]], np.ndarray] | None = None,
     ) -> list[Hit]:
+        """Two-phase retrieval from a query vector.
+
+        `utility(vector, candidates)` replaces each candidate's stored Q in
+        Phase B (for a Q-network that predicts utility of entries never used);
+        the returned hits then carry the Q that ranked them.
+        """
         config = config or self.retrieval
         store = self.store_for(kind)
         targets = [namespace]
@@ -334,7 +341,13 @@ class MemoryBank:
         with self._lock:
             candidates = [c for ns in targets for c in store.query(ns, vector, config.k1)]
         candidates.sort(key=lambda c: -c[1])
-        return two_phase_select(candidates[: config.k1], config, rng)
+        candidates = candidates[: config.k1]
+        if utility is not None and candidates:
+            qs = np.asarray(utility(vector, candidates), dtype=np.float64)
+            if qs.shape != (len(candidates),) or not np.all(np.isfinite(qs)):
+                raise InvalidFieldError("utility", f"returned shape {qs.shape} or non-finite values", "return one finite Q per candidate")
+            candidates = [(replace(e, q=float(q)), s) for (e, s), q in zip(candidates, qs)]
+        return two_phase_select(candidates, config, rng)
 
     def get(self, namespace: Sequence[str], entry_id: str) -> Entry:
         """The live entry with this id in this namespace (no use recorded)."""

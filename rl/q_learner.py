@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -83,3 +84,58 @@ class QNetTrainer:
     def predict(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.net(torch.as_tensor(np.asarray(x, np.float32))).numpy()
+
+
+class QUtility:
+    """Phase-B utility for retrieval: each candidate's own Q blended with the Q-network's prediction.
+
+    Plugs into `MemoryBank.search_by_vector(utility=...)` (and so into
+    experience retrieval): entries with many visits keep their own Q, entries
+    never used get the network's estimate.
+    """
+
+    def __init__(self, net: QNet, bank: MemoryBank, kappa: float = 2.0) -> None:
+        self.net = net
+        self.bank = bank
+        self.kappa = kappa
+
+    def features(self, query: np.ndarray, candidates: Sequence[tuple[Any, float]]) -> np.ndarray:
+        keys = self.bank.embed([e.key for e, _ in candidates])
+        return np.stack([qnet_features(query, k, s, e.visits, sum(e.uses.values())) for (e, s), k in zip(candidates, keys)])
+
+    def __call__(self, query: np.ndarray, candidates: Sequence[tuple[Any, float]]) -> np.ndarray:
+        with torch.no_grad():
+            predicted = self.net(torch.as_tensor(self.features(query, candidates))).numpy()
+        return np.array([blend(e.q, e.visits, float(p), self.kappa) for (e, _), p in zip(candidates, predicted)])
+
+
+def outcome_reward(summary: dict[str, Any]) -> float:
+    """MemRL's reward: +1 on success, -1 on failure."""
+    return 1.0 if summary["success"] >= 1.0 else -1.0
+
+
+def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str, Any], *, alpha: float | None = None,
+                       write: bool = True) -> dict[str, Any]:
+    """The driver's end-of-episode step: update Q of the experiences used, then write this episode back.
+
+    Returns the Q-network training samples of this episode: for each used
+    experience, its features against the episode's intent and the reward.
+    """
+    reward = outcome_reward(summary)
+    used = [e for e in summary.get("experiences_used", [])]
+    samples = []
+    if used:
+        entries = {e.id: e for e in bank.store_for("experience").get(tuple(namespace), used)}
+        query = bank.embed([summary["intent"]])[0]
+        keys = bank.embed([entries[i].key for i in used if i in entries])
+        for (i, key_vec) in zip([i for i in used if i in entries], keys):
+            e = entries[i]
+            sim = float(np.dot(query, key_vec) / (np.linalg.norm(query) * np.linalg.norm(key_vec) + 1e-12))
+            samples.append((qnet_features(query, key_vec, sim, e.visits, sum(e.uses.values())), reward))
+        update_used_entries(bank, namespace, [i for i in used if i in entries], reward, alpha=alpha)
+    entry = None
+    if write and summary.get("intent"):
+        from graphs.experience import write_back
+
+        entry = write_back(bank, namespace, summary)
+    return {"reward": reward, "used": used, "samples": samples, "written": entry.id if entry else None}

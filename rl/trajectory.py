@@ -53,6 +53,11 @@ def episode_from_trace(path: str | Path, task: str = "") -> Episode:
     records, summary = load_trace(path)
     if summary is None:
         raise ValueError(f"trace: {path} has no summary line (the run did not finish); resume it first")
+    return episode_from_records(records, summary, task)
+
+
+def episode_from_records(records: list[dict[str, Any]], summary: dict[str, Any], task: str = "") -> Episode:
+    """The same from in-memory step records (collapsed, in order) and the run summary."""
     readers: dict[str, set[str]] = defaultdict(set)
     read_counts: dict[str, int] = defaultdict(int)
     for r in records:

@@ -1,0 +1,97 @@
+"""Episodic experience (MemRL): retrieved when an episode starts, written back when it ends.
+
+An experience is an (intent -> experience text, Q) triplet in the bank's
+experience store. The *intent* is what a team knows before acting: the task
+and the first thing it sees, compacted to fit a key. The *experience* is one
+line of JSON (`EXPERIENCE_VERSION`) that both LLM prompts and scripted agents
+can use:
+
+    success: {"v": 1, "outcome": "success", "plan": ["open door to north", ...],
+              "steps": 7, "summary": "team-1 succeeded in 7 steps: ..."}
+    failure: {"v": 1, "outcome": "failure", "plan": [], "steps": 30,
+              "reflection": "no team succeeded in 30 steps; last actions ...; ..."}
+
+The plan is the winning team's actions; the reflection is structured (what
+was tried, where teams ended, errors), so it needs no LLM call. Retrieval is
+MemRL's two-phase search (similarity floor, then Q rerank). Write-back is a
+separate call so that whoever owns the experience store decides the order of
+writes: the RL driver applies them in episode order, which keeps training
+deterministic whatever the number of rollout workers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from agents.memory_tools import ExperienceHit
+from memory import Entry, MemoryBank, Origin, RetrievalConfig
+from memory.retrieval import Hit
+
+EXPERIENCE_VERSION = 1  # checked by agents.memory_tools.ExperienceHit.parsed
+INTENT_WORDS = 38  # the bank accepts keys of up to 40 words
+
+# A utility estimator for Phase B: (query vector, candidates) -> Q per candidate.
+# The Q-network of rl/q_learner.py plugs in here; None uses each entry's own Q.
+UtilityFn = Callable[[np.ndarray, Sequence[tuple[Entry, float]]], np.ndarray]
+
+_EXITS_RE = re.compile(r"to the (north|south|east|west) you see ([^.]+)", re.I)
+
+
+def intent_text(task: str, observation: str) -> str:
+    """A compact key for "this task, seen from here": task, room, exits, then the rest of the view."""
+    first = observation.strip().split(". ")[0] if observation else ""
+    exits = "; ".join(f"{d.lower()}: {what.strip()}" for d, what in _EXITS_RE.findall(observation or ""))
+    words = f"{task.strip()} | {first} | exits {exits or 'unknown'} | {observation.strip()}".split()
+    return " ".join(words[:INTENT_WORDS])
+
+
+def retrieve_experiences(
+    bank: MemoryBank, namespace: Sequence[str], intent: str, config: RetrievalConfig, utility: UtilityFn | None = None
+) -> list[ExperienceHit]:
+    """Two-phase retrieval over the experience store; `utility` replaces each entry's Q in Phase B."""
+    vector = bank.embed([intent])[0]
+    hits: list[Hit] = bank.search_by_vector(tuple(namespace), vector, kind="experience", config=config, utility=utility)
+    return [
+        ExperienceHit(h.entry.id, h.entry.key, h.entry.value, round(h.similarity, 6), round(h.score, 6), round(h.entry.q, 6), h.entry.visits)
+        for h in hits
+    ]
+
+
+def experience_record(summary: dict[str, Any], actions: dict[str, list[str]], max_plan: int = 60) -> tuple[str, float]:
+    """(experience JSON, outcome reward) for a finished run: the winner's plan, or a structured reflection."""
+    teams = summary["teams"]
+    if summary["success"] >= 1.0:
+        winner = summary["answer_team"]
+        plan = list(actions.get(winner, []))[:max_plan]
+        text = {
+            "v": EXPERIENCE_VERSION, "outcome": "success", "plan": plan, "steps": len(plan),
+            "summary": f"{winner} succeeded in {len(plan)} steps with {summary['env_steps']} environment steps over {len(teams)} teams",
+        }
+        return json.dumps(text, separators=(",", ":")), 1.0
+    tried = []
+    for t in sorted(teams):
+        last = actions.get(t, [])[-3:]
+        err = teams[t].get("error")
+        tried.append(f"{t}: {teams[t]['steps']} steps, score {teams[t]['score']:.2f}, last {last}" + (f", error {err}" if err else ""))
+    text = {
+        "v": EXPERIENCE_VERSION, "outcome": "failure", "plan": [], "steps": max((teams[t]["steps"] for t in teams), default=0),
+        "reflection": "no team succeeded; " + "; ".join(tried),
+    }
+    return json.dumps(text, separators=(",", ":")), -1.0
+
+
+def write_back(bank: MemoryBank, namespace: Sequence[str], summary: dict[str, Any]) -> Entry:
+    """Store the finished run's experience under its intent (Q starts at 0, MemRL's Q_init)."""
+    intent = summary.get("intent")
+    if not intent:
+        raise ValueError("summary: has no 'intent'; write back only summaries of runs made with experience retrieval")
+    text, outcome = experience_record(summary, summary.get("actions", {}))
+    origin = Origin(team=summary.get("answer_team", ""), agent="run", step=-1, episode=summary["run_id"])
+    entry = Entry.new(namespace, intent, text, kind="experience", origin=origin, id=f"exp-{summary['run_id']}", outcome=outcome)
+    bank.add(entry)
+    return entry

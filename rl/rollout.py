@@ -1,0 +1,200 @@
+"""One rollout = one parallel-teams episode, described by a small picklable spec.
+
+The spec says everything that decides the episode (environment, seed, teams,
+admission variant, retrieval variant, sampling seed, whether experiences are
+retrieved), so the same spec gives the same episode in any process: that is
+what lets Ray workers (rl/workers.py) run specs in any order and still give
+the results of one in-process loop. Policy and Q-network weights travel as
+plain numpy state dicts (`ray.put` once per update, never pickled files).
+
+`RolloutContext` is what a worker process holds: an in-memory bank for the
+episodes' shared step entries (each episode has its own namespace, dropped
+afterwards), a handle on the experience store (the job's Chroma server, or a
+local bank) that rollouts only *read*, and a cache of the current policy.
+Writes to the experience store (Q updates, write-back) are the driver's job,
+in episode order (rl/q_learner.py: `learn_from_episode`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import Agent
+from graphs.config import RunConfig
+from graphs.parallel import run_parallel_teams
+from graphs.runtime import RunRuntime
+from graphs.trace import TraceWriter, collapse_records
+from memory import AdmissionDecision, AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
+from rl.envs import make_env_factory
+from rl.trajectory import Episode, episode_from_records
+
+ADMISSION_VARIANTS = ("none", "all", "novelty", "learned")
+RETRIEVAL_VARIANTS = ("similarity", "q")
+StateDict = dict[str, np.ndarray]
+
+
+def retrieval_config(variant: str, *, k2: int = 5) -> RetrievalConfig:
+    """`similarity` = MemRL's RAG baseline (lam 0); `q` = Q-reranked (MemRL lam 0.5)."""
+    if variant not in RETRIEVAL_VARIANTS:
+        raise InvalidFieldError("retrieval", f"is {variant!r}", f"use one of {RETRIEVAL_VARIANTS}")
+    return RetrievalConfig(k2=k2, lam=0.0 if variant == "similarity" else 0.5)
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """Everything that decides one episode (hashable, picklable, JSON-able)."""
+
+    env: str
+    seed: int
+    episode_id: str  # unique and deterministic (e.g. "it3-s17-g2"); names the episode's namespace and entries
+    teams: int = 3
+    max_steps: int = 30
+    admission: str = "learned"  # one of ADMISSION_VARIANTS
+    retrieval: str = "q"  # one of RETRIEVAL_VARIANTS, for shared steps and experiences
+    sample_admission: bool = False  # training samples at temperature 1.2; evaluation takes the argmax
+    sample_seed: int = 0
+    experience_namespace: tuple[str, ...] | None = None  # retrieve experiences at the start (MemRL); None = off
+    agent: str = "scripted"
+    novelty_threshold: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.admission not in ADMISSION_VARIANTS:
+            raise InvalidFieldError("admission", f"is {self.admission!r}", f"use one of {ADMISSION_VARIANTS}")
+        if self.retrieval not in RETRIEVAL_VARIANTS:
+            raise InvalidFieldError("retrieval", f"is {self.retrieval!r}", f"use one of {RETRIEVAL_VARIANTS}")
+        if self.agent not in ("scripted", "llm"):
+            raise InvalidFieldError("agent", f"is {self.agent!r}", "use scripted or llm")
+
+
+@dataclass
+class RolloutResult:
+    """What the driver needs from one episode."""
+
+    spec: RolloutSpec
+    summary: dict[str, Any]
+    episode: Episode
+    features: dict[str, np.ndarray] = field(default_factory=dict)  # candidate entry id -> admission feature vector
+    wall_s: float = 0.0
+
+    def decision_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(features, admitted, log-probs) of every decision, in episode/team/step order."""
+        rows, admitted, log_probs = [], [], []
+        for traj in self.episode.teams:
+            for s in traj.steps:
+                if s.entry_id in self.features:
+                    rows.append(self.features[s.entry_id])
+                    admitted.append(s.admit)
+                    log_probs.append(s.log_prob)
+        if not rows:
+            return np.zeros((0, 0), np.float32), np.zeros(0, bool), np.zeros(0, np.float32)
+        return np.stack(rows), np.array(admitted, bool), np.array(log_probs, np.float32)
+
+
+def state_dict_numpy(module: torch.nn.Module) -> StateDict:
+    """Weights as numpy arrays (cheap to `ray.put`, no pickled torch objects)."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+
+
+def load_state_numpy(module: torch.nn.Module, state: StateDict) -> None:
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+
+
+class RolloutContext:
+    """A process's live objects for running specs; one per Ray worker (or one in-process)."""
+
+    def __init__(self, experience_bank: MemoryBank | None = None, llm: Any = None) -> None:
+        self.step_bank = MemoryBank.ephemeral()
+        self.experience_bank = experience_bank
+        self.llm = llm
+        self._policy: LearnedAdmission | None = None
+        self._policy_version: int | None = None
+        self._qnet: Any = None
+        self._qnet_version: int | None = None
+
+    def policy_for(self, spec: RolloutSpec, weights: StateDict | None, version: int) -> AdmissionPolicy | None:
+        if spec.admission == "none":
+            return None
+        if spec.admission == "all":
+            return AdmitAll()
+        if spec.admission == "novelty":
+            return NoveltyThreshold(spec.novelty_threshold)
+        if weights is None:
+            raise InvalidFieldError("weights", "missing for admission=learned", "pass the policy's state dict")
+        if self._policy is None or self._policy_version != version:
+            hidden = int(weights["layers.0.weight"].shape[0])
+            policy = LearnedAdmission(hidden=hidden)
+            load_state_numpy(policy.net, weights)
+            policy.net.eval()
+            self._policy, self._policy_version = policy, version
+        return self._policy
+
+    def utility_for(self, spec: RolloutSpec, qnet_weights: StateDict | None, version: int) -> Any:
+        if spec.retrieval != "q" or qnet_weights is None or self.experience_bank is None:
+            return None
+        from rl.q_learner import QNet, QUtility
+
+        if self._qnet is None or self._qnet_version != version:
+            net = QNet(hidden=int(qnet_weights["layers.0.weight"].shape[0]))
+            load_state_numpy(net, qnet_weights)
+            net.eval()
+            self._qnet, self._qnet_version = QUtility(net, self.experience_bank), version
+        return self._qnet
+
+    def run(self, spec: RolloutSpec, weights: StateDict | None = None, version: int = 0,
+            qnet_weights: StateDict | None = None, qnet_version: int = 0) -> RolloutResult:
+        """Play one episode; the step namespace is dropped afterwards, the experience store is only read."""
+        policy = self.policy_for(spec, weights, version)
+        retrieval = retrieval_config(spec.retrieval)
+        config = RunConfig(
+            seed=spec.seed, teams=spec.teams, max_steps=spec.max_steps, memory=policy is not None,
+            admission=policy or AdmitAll(), retrieval=retrieval, sample_admission=spec.sample_admission,
+            sample_seed=spec.sample_seed, experience_namespace=spec.experience_namespace if self.experience_bank is not None else None,
+            experience_retrieval=retrieval_config(spec.retrieval, k2=3),
+        )
+        features: dict[str, np.ndarray] = {}
+
+        def keep(candidate_id: str, decision: AdmissionDecision) -> None:
+            features[candidate_id] = decision.features.vector()
+
+        trace = TraceWriter(None, keep=True)
+        runtime = RunRuntime(
+            make_env_factory(spec.env), agent_factory(spec.agent, spec.env, self.llm), config,
+            bank=self.step_bank if policy is not None else None, run_id=spec.episode_id, task_name=spec.env.replace(":", "-"),
+            trace=trace, experience_bank=self.experience_bank, utility=self.utility_for(spec, qnet_weights, qnet_version),
+            on_decision=keep,
+        )
+        started = time.perf_counter()
+        try:
+            summary = run_parallel_teams(runtime)
+        finally:
+            if policy is not None:
+                self.step_bank.delete_namespace(runtime.namespace)
+        records, _ = collapse_records(trace.records)
+        episode = episode_from_records(records, summary, task=f"{spec.env}#{spec.seed}")
+        return RolloutResult(spec=spec, summary=summary, episode=episode, features=features, wall_s=time.perf_counter() - started)
+
+
+def agent_factory(agent: str, env: str, llm: Any = None) -> Any:
+    """team id -> a fresh agent: the scripted explorer (TextWorldExpress) or the LLM agent."""
+    if agent == "scripted":
+        if not env.startswith("twx:"):
+            raise InvalidFieldError("agent", f"no scripted agent for {env!r}", "use agent llm, or a twx:<game> environment")
+        from agents.scripted import TWXExplorer
+
+        def scripted(team: str) -> Agent:
+            return TWXExplorer()
+
+        return scripted
+    if llm is None:
+        raise InvalidFieldError("llm", "missing for agent=llm", "pass an agents.llm.LLMClient to RolloutContext(llm=...)")
+    from agents.llm_agent import LLMAgent
+
+    def llm_agent(team: str) -> Agent:
+        return LLMAgent(llm)
+
+    return llm_agent
