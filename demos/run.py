@@ -36,11 +36,12 @@ def parse_admission(spec: str) -> AdmissionPolicy | None:
     if name == "learned":
         from memory import LearnedAdmission
 
-        if arg:
-            return LearnedAdmission.load(arg)
-        raise InvalidFieldError(
-            "--admission", "learned needs a checkpoint (none is shipped yet)", "pass learned:PATH to a .safetensors admission policy"
-        )
+        from rl.checkpoints import shipped_admission_path
+
+        path = arg or shipped_admission_path()
+        if not Path(path).is_file():
+            raise InvalidFieldError("--admission", f"no admission checkpoint at {path}", "pass learned:PATH to a .safetensors admission policy")
+        return LearnedAdmission.load(path)
     raise InvalidFieldError("--admission", f"unknown value {spec!r}", f"use one of {ADMISSION_CHOICES}")
 
 
@@ -68,6 +69,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--team", default="single", choices=("single", "orchestrator"),
                    help="one acting agent per team, or an LLM orchestrator setting subgoals for the agent")
     p.add_argument("--bank", default=None, help="bank folder (default: a temporary one; 'memory' = in memory)")
+    p.add_argument("--experiences", default=None, metavar="DIR",
+                   help="experience store folder: retrieve past episodes at the start (MemRL), write this one back at the end")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -132,16 +135,34 @@ def build_runtime(args: argparse.Namespace, seed: int, run_id: str | None = None
 
     policy = parse_admission(args.admission)
     retrieval = parse_retrieval(args.retrieval)
+    experience_bank = getattr(args, "experience_bank", None)
     config = RunConfig(
         seed=seed, teams=args.teams, max_steps=args.max_steps, memory=policy is not None,
         admission=policy or AdmitAll(), retrieval=retrieval, aggregator=args.aggregator,
+        experience_namespace=experience_namespace(args.env) if experience_bank is not None else None,
+        experience_retrieval=RetrievalConfig(k1=10, k2=3, lam=retrieval.lam),
     )
     env_factory = make_env_factory(args.env)
     return RunRuntime(
         env_factory, make_agent_factory(args, args.env), config, bank=bank, run_id=run_id,
         task_name=args.env.replace(":", "-"), trace=TraceWriter(trace_path),
         aggregator_llm=make_llm_client(args) if args.aggregator == "llm" else None,
+        experience_bank=experience_bank, utility=shipped_utility(experience_bank) if experience_bank and args.retrieval == "q" else None,
     )
+
+
+def experience_namespace(env: str) -> tuple[str, ...]:
+    """Experiences of one environment spec share a namespace across runs."""
+    return ("teammind", "experience", env.replace(":", "-"))
+
+
+def shipped_utility(bank: MemoryBank) -> Any:
+    """The shipped Q-network blended with each experience's own Q (None if no network is shipped)."""
+    from rl.checkpoints import shipped_qnet_path
+    from rl.q_learner import QUtility, load_qnet
+
+    path = shipped_qnet_path()
+    return QUtility(load_qnet(path), bank) if path.is_file() else None
 
 
 def wide_console() -> Any:
@@ -176,6 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = args.run_id or uuid.uuid4().hex[:12]
     if args.resume and not (args.checkpoint and args.run_id):
         raise InvalidFieldError("--resume", "needs --checkpoint and --run-id", "pass the checkpoint file and the run id to continue")
+    args.experience_bank = MemoryBank(args.experiences) if args.experiences else None
     runtime = build_runtime(args, args.seed, run_id, args.trace, bank)
 
     def progress_table(teams: dict[str, Any]) -> Table:
@@ -197,9 +219,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                     runtime, checkpoint_path=args.checkpoint, resume=args.resume,
                     on_update=lambda v: live.update(progress_table(v["teams"])) if v.get("teams") else None,
                 )
+        if args.experience_bank is not None:
+            from rl.q_learner import learn_from_episode
+
+            info = learn_from_episode(args.experience_bank, experience_namespace(args.env), summary)
+            console.print(f"experiences: used {len(info['used'])}, Q updated with reward {info['reward']:+.0f}, wrote {info['written']}")
     finally:
         if tmp is not None:
             tmp.cleanup()
+        if args.experience_bank is not None:
+            args.experience_bank.close()
     wide_console().print(summary_table([{"variant": summary["admission"], **summary}], f"{args.env} seed {args.seed}"))
     if args.json:
         path = Path(args.json)

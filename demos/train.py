@@ -1,6 +1,108 @@
-"""`teammind train` (placeholder while being written)."""
+"""`teammind train`: train the admission controller and the experience Q-values from parallel-teams rollouts.
+
+    teammind train --env twx:coin --episodes 384 --group 4 --workers 2 --out runs/coin
+    teammind train ... --out runs/coin --resume          # after a crash or kill -9
+
+Writes into --out: config.json, metrics.jsonl (one line per iteration and per
+evaluation), curves.png, checkpoints/ (safetensors + JSON, atomic), the final
+admission.safetensors and qnet.safetensors, and the experience store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from memory import InvalidFieldError
+from rl.evaluate import parse_seeds
 
 
 def add_parser(subparsers: Any) -> None:
-    pass
+    from rl.admission_trainer import TrainerConfig
+    from rl.credit import CreditConfig
+    from rl.train import TrainConfig
+
+    d, t, c = TrainConfig(), TrainerConfig(), CreditConfig()
+    p = subparsers.add_parser("train", help="train the admission controller and experience Q-values with RL rollouts")
+    p.add_argument("--env", default=d.env, help=f"environment spec (default {d.env})")
+    p.add_argument("--out", required=True, help="run folder (metrics, curves, checkpoints)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--episodes", type=int, default=d.episodes, help=f"training episodes (default {d.episodes})")
+    p.add_argument("--group", type=int, default=d.group, help=f"G rollouts per task (default {d.group})")
+    p.add_argument("--tasks-per-iteration", type=int, default=d.tasks_per_iteration, help=f"tasks per update (default {d.tasks_per_iteration})")
+    p.add_argument("--teams", type=int, default=d.teams, help=f"K parallel teams (default {d.teams})")
+    p.add_argument("--max-steps", type=int, default=d.max_steps, help=f"steps per team (default {d.max_steps})")
+    p.add_argument("--train-seeds", default=f"{d.train_seeds[0]}..{d.train_seeds[1]}", help="worlds to train on, A..B")
+    p.add_argument("--eval-seeds", default=f"{d.eval_seeds[0]}..{d.eval_seeds[-1]}", help="held-out worlds, A..B or a,b,c")
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"iterations between evaluations (default {d.eval_every})")
+    p.add_argument("--experiences", action="store_true", help="retrieve experiences at episode start while training")
+    p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (0 = in this process)")
+    p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start Ray on this machine)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--lr", type=float, default=t.lr, help=f"AdamW learning rate (default {t.lr})")
+    p.add_argument("--clip", type=float, default=None, help="PPO ratio clip (default: plain REINFORCE, as LTS)")
+    p.add_argument("--beta", type=float, default=c.beta, help=f"usage bonus (LTS; default {c.beta}; 0 = ablation)")
+    p.add_argument("--lambda-sparse", type=float, default=t.lambda_sparse, help="sparsity weight (LTS 0.1; 0 = ablation)")
+    p.add_argument("--lambda-first", type=float, default=c.lambda_first, help=f"first-finisher bonus (LTS {c.lambda_first})")
+    p.add_argument("--lambda-tokens", type=float, default=c.lambda_tokens, help="token cost per 1000 prompt tokens added to readers (ours)")
+    p.add_argument("--admission-budget", type=float, default=d.admission_budget,
+                   help="target fraction of steps to admit; lambda-sparse then adapts by dual ascent (ours; default off)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", default=None, help="write the last metrics line and file paths as JSON here")
+    p.set_defaults(func=cmd_train)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    from rl.admission_trainer import TrainerConfig
+    from rl.credit import CreditConfig
+    from rl.envs import make_env_factory
+    from rl.train import TrainConfig
+
+    make_env_factory(args.env)  # a bad --env fails here, naming the field
+    train = tuple(parse_seeds(args.train_seeds, "--train-seeds"))
+    if train != tuple(range(train[0], train[-1] + 1)):
+        raise InvalidFieldError("--train-seeds", f"is {args.train_seeds!r}", "give a range A..B")
+    return TrainConfig(
+        env=args.env, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
+        max_steps=args.max_steps, train_seeds=(train[0], train[-1]), eval_seeds=tuple(parse_seeds(args.eval_seeds, "--eval-seeds")),
+        eval_every=args.eval_every, experiences=args.experiences, seed=args.seed, admission_budget=args.admission_budget,
+        trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse),
+        credit=CreditConfig(beta=args.beta, lambda_first=args.lambda_first, lambda_sparse=args.lambda_sparse, lambda_tokens=args.lambda_tokens),
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rl.train import Training
+
+    if args.workers < 0:
+        raise InvalidFieldError("--workers", f"is {args.workers}", "pass 0 (in this process) or a positive number")
+    config = build_config(args)
+    out = Path(args.out)
+    training = Training(config, out, workers=args.workers, ray_address=args.ray_address, resume=args.resume, progress=not args.quiet)
+    last = training.run()
+    evals = [m for m in training.metrics() if m.get("type") == "eval"]
+    print(f"done: {config.iterations} iterations, {config.iterations * config.episodes_per_iteration} episodes")
+    for variant in ("none", "all"):
+        base = next((m for m in evals if m["variant"] == variant), None)
+        if base:
+            print(f"  baseline {variant:8s} success {base['success']:.2f}  env steps {base['env_steps']:.1f}  admitted {base['admitted']:.1f}")
+    learned = [m for m in evals if m["variant"] == "learned"]
+    if learned:
+        m = learned[-1]
+        print(f"  learned  (it {m['iteration']}) success {m['success']:.2f}  env steps {m['env_steps']:.1f}  admitted {m['admitted']:.1f}")
+    files = {"policy": str(out / "admission.safetensors"), "qnet": str(out / "qnet.safetensors"), "curves": str(out / "curves.png"),
+             "metrics": str(out / "metrics.jsonl")}
+    for name, path in files.items():
+        print(f"  {name:8s} {path}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"last": last, "files": files, "evals": evals}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from demos.cli import main
+
+    sys.exit(main(["train", *sys.argv[1:]]))

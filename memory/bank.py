@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -340,7 +340,7 @@ class MemoryBank:
             targets = [n for n in store.namespaces() if is_prefix(namespace, n)]
         with self._lock:
             candidates = [c for ns in targets for c in store.query(ns, vector, config.k1)]
-        candidates.sort(key=lambda c: -c[1])
+        candidates.sort(key=lambda c: (-round(c[1], 6), c[0].id))  # ties (identical keys) by id: same order in every process
         candidates = candidates[: config.k1]
         if utility is not None and candidates:
             qs = np.asarray(utility(vector, candidates), dtype=np.float64)

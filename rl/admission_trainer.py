@@ -59,9 +59,10 @@ class AdmissionTrainer:
         return logp, torch.sigmoid(logits)
 
     def update(
-        self, features: np.ndarray, admitted: np.ndarray, advantages: np.ndarray, old_log_probs: np.ndarray | None = None
+        self, features: np.ndarray, admitted: np.ndarray, advantages: np.ndarray, old_log_probs: np.ndarray | None = None,
+        lambda_sparse: float | None = None,
     ) -> dict[str, float]:
-        """One AdamW step on a batch; returns loss and diagnostics."""
+        """One AdamW step on a batch; returns loss and diagnostics. `lambda_sparse` overrides the config's (budgeted training)."""
         n = len(features)
         if not (len(admitted) == len(advantages) == n) or n == 0:
             raise ValueError(f"features/admitted/advantages: need equal non-zero lengths, got {n}, {len(admitted)}, {len(advantages)}")
@@ -78,7 +79,8 @@ class AdmissionTrainer:
             pg = -torch.minimum(ratio * a, clipped * a)
         else:
             pg = -logp * a
-        loss = (pg + self.config.lambda_sparse * p_admit).mean()
+        sparse = self.config.lambda_sparse if lambda_sparse is None else lambda_sparse
+        loss = (pg + sparse * p_admit).mean()
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.net.parameters(), self.config.max_grad_norm)

@@ -13,7 +13,9 @@ observed returns and predicts their Q. The two blend by visit count n:
 from __future__ import annotations
 
 from collections.abc import Sequence
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from torch import nn
 
 from memory import MemoryBank
 from memory.embeddings import EMBEDDING_DIM
+from memory.errors import InvalidFieldError
 from memory.schema import Namespace, validate_number
 
 STAT_FEATURES = 3  # similarity, log1p(visits), log1p(total uses)
@@ -53,6 +56,32 @@ class QNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x).squeeze(-1)
+
+
+def save_qnet(net: QNet, path: str | Path) -> Path:
+    """Safetensors with the width in the metadata; written atomically."""
+    from rl.checkpoint import save_module
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_module(net, tmp, {"hidden": int(net.layers[0].out_features), "input": QNET_INPUT})
+    os.replace(tmp, path)
+    return path
+
+
+def load_qnet(path: str | Path) -> QNet:
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidFieldError("qnet", f"no Q-network at {path}", "train one with `teammind train` or pass the right file")
+    state = load_file(str(path))
+    if tuple(state["layers.0.weight"].shape)[1] != QNET_INPUT:
+        raise InvalidFieldError("qnet", f"{path} expects {state['layers.0.weight'].shape[1]} inputs, not {QNET_INPUT}", "retrain it with this version")
+    net = QNet(hidden=int(state["layers.0.weight"].shape[0]))
+    net.load_state_dict(state)
+    net.eval()
+    return net
 
 
 def qnet_features(query: np.ndarray, entry: np.ndarray, similarity: float, visits: int, uses: int) -> np.ndarray:

@@ -17,7 +17,9 @@ in episode order (rl/q_learner.py: `learn_from_episode`).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ import numpy as np
 import torch
 
 from agents.base import Agent
+from agents.environment import Environment, Observation, StepResult
 from graphs.config import RunConfig
 from graphs.parallel import run_parallel_teams
 from graphs.runtime import RunRuntime
@@ -109,12 +112,17 @@ class RolloutContext:
 
     def __init__(self, experience_bank: MemoryBank | None = None, llm: Any = None) -> None:
         self.step_bank = MemoryBank.ephemeral()
+        self.envs = EnvPool()
         self.experience_bank = experience_bank
         self.llm = llm
         self._policy: LearnedAdmission | None = None
         self._policy_version: int | None = None
         self._qnet: Any = None
         self._qnet_version: int | None = None
+
+    def close(self) -> None:
+        self.envs.close()
+        self.step_bank.close()
 
     def policy_for(self, spec: RolloutSpec, weights: StateDict | None, version: int) -> AdmissionPolicy | None:
         if spec.admission == "none":
@@ -163,7 +171,7 @@ class RolloutContext:
 
         trace = TraceWriter(None, keep=True)
         runtime = RunRuntime(
-            make_env_factory(spec.env), agent_factory(spec.agent, spec.env, self.llm), config,
+            self.envs.factory(spec.env), agent_factory(spec.agent, spec.env, self.llm), config,
             bank=self.step_bank if policy is not None else None, run_id=spec.episode_id, task_name=spec.env.replace(":", "-"),
             trace=trace, experience_bank=self.experience_bank, utility=self.utility_for(spec, qnet_weights, qnet_version),
             on_decision=keep,
@@ -177,6 +185,66 @@ class RolloutContext:
         records, _ = collapse_records(trace.records)
         episode = episode_from_records(records, summary, task=f"{spec.env}#{spec.seed}")
         return RolloutResult(spec=spec, summary=summary, episode=episode, features=features, wall_s=time.perf_counter() - started)
+
+
+class PooledEnv(Environment):
+    """An environment borrowed from an `EnvPool`; `close` gives it back instead of stopping it.
+
+    Starting a TextWorldExpress environment launches a JVM and loads the game
+    (about 0.5 s); a rollout worker plays thousands of episodes, so it keeps
+    its environments and only `reset`s them to the next seed.
+    """
+
+    def __init__(self, inner: Environment, pool: "EnvPool", spec: str) -> None:
+        self.inner, self.pool, self.spec = inner, pool, spec
+        self._returned = False
+
+    def reset(self, seed: int) -> Observation:
+        return self.inner.reset(seed)
+
+    def step(self, action: str) -> StepResult:
+        return self.inner.step(action)
+
+    def score(self) -> float:
+        return self.inner.score()
+
+    def success(self) -> bool:
+        return self.inner.success()
+
+    def close(self) -> None:
+        if not self._returned:
+            self._returned = True
+            self.pool.give_back(self.spec, self.inner)
+
+
+class EnvPool:
+    """Idle environments per spec, reused across episodes (reset to the episode's seed)."""
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[Environment]] = {}
+        self._lock = threading.Lock()
+
+    def factory(self, spec: str) -> Callable[[], Environment]:
+        make = make_env_factory(spec)
+
+        def borrow() -> Environment:
+            with self._lock:
+                idle = self._idle.get(spec, [])
+                inner = idle.pop() if idle else None
+            return PooledEnv(inner if inner is not None else make(), self, spec)
+
+        return borrow
+
+    def give_back(self, spec: str, env: Environment) -> None:
+        with self._lock:
+            self._idle.setdefault(spec, []).append(env)
+
+    def close(self) -> None:
+        with self._lock:
+            envs = [e for idle in self._idle.values() for e in idle]
+            self._idle.clear()
+        for env in envs:
+            env.close()
 
 
 def agent_factory(agent: str, env: str, llm: Any = None) -> Any:

@@ -1,0 +1,392 @@
+"""`teammind train`: learn the admission controller (LTS) and the experience Q-values (MemRL) from rollouts.
+
+Read top to bottom, one iteration is:
+
+1. pick `tasks_per_iteration` training worlds (seeded by (seed, iteration), so a
+   resumed job picks the same ones) and play each G times with sampled
+   admission decisions (temperature 1.2) -- a *group* per task (LTS);
+2. assign credit per group (rl/credit.py: group-normalised return, usage bonus,
+   sparsity) and take one policy-gradient step (rl/admission_trainer.py);
+3. in episode order, update Q of every experience an episode used and write
+   the episode back to the experience store (MemRL), then refit the
+   Q-network on every (intent, experience, reward) seen so far;
+4. append a metrics line; every `eval_every` iterations play the held-out
+   seeds with argmax decisions (and, once, the fixed baselines) and redraw
+   the curves; write a checkpoint (rl/checkpoint.py).
+
+Rollouts run in this process or on Ray workers (rl/workers.py); the results
+are the same either way. A job killed at any point resumes with `resume=True`
+from its last checkpoint and ends where an uninterrupted job ends: the
+checkpoint holds the policy, the optimiser, the Q-network and its samples,
+and a copy of the experience store, which is restored on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from memory import InvalidFieldError, LearnedAdmission, MemoryBank
+from memory.admission import FEATURE_DIM
+from rl.admission_trainer import AdmissionTrainer, TrainerConfig
+from rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
+from rl.credit import CreditConfig, assign_credit, trajectory_return
+from rl.q_learner import QNet, QNetTrainer, learn_from_episode, save_qnet
+from rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
+from rl.workers import ExperienceStore, RolloutPool
+
+SUMMARY_METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "admitted", "proposed", "read_by_other", "wall_s")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run (saved as config.json in the run folder).
+
+    env: environment spec (rl/envs).
+    episodes: training episodes in total (rounded up to whole iterations).
+    group: G rollouts per task, the group advantages are normalised over (LTS; ours 4 for small machines).
+    tasks_per_iteration: tasks per policy update (ours).
+    teams, max_steps: K parallel teams and the per-team step limit (LTS: 3, 30).
+    train_seeds: [first, last] world seeds training samples from; keep them apart from eval_seeds.
+    eval_seeds: held-out world seeds for periodic evaluation.
+    eval_every: iterations between evaluations (and curve redraws).
+    experiences: retrieve experiences at episode start during training; every
+        episode is written back either way. Off by default: a world seen
+        before would be solved from its recorded plan, with no use for shared
+        steps, and the admission controller would learn nothing.
+    seed: seeds the task sampling and the initial weights.
+    hidden / qnet_hidden: widths of the admission MLP and of the Q-network (ours).
+    trainer: optimiser and loss settings (rl/admission_trainer.py, sources there).
+    credit: credit-assignment weights (rl/credit.py, sources there).
+    admission_budget: target fraction of proposed steps to admit, or None. When
+        set, lambda_sparse becomes a Lagrange multiplier adapted by dual ascent
+        after every iteration, lambda <- max(0, lambda + budget_lr * (admitted
+        fraction - budget)), so the controller keeps the budget's worth of the
+        steps most likely to be read (ours: with a fixed lambda the policy sits
+        on a knife edge between admit-all and admit-none, see docs/training.md).
+    budget_lr: step size of that dual ascent (ours).
+    """
+
+    env: str = "twx:coin"
+    episodes: int = 384
+    group: int = 4
+    tasks_per_iteration: int = 2
+    teams: int = 3
+    max_steps: int = 30
+    train_seeds: tuple[int, int] = (1000, 1999)
+    eval_seeds: tuple[int, ...] = tuple(range(8))
+    eval_every: int = 4
+    experiences: bool = False
+    seed: int = 0
+    hidden: int = 64
+    qnet_hidden: int = 32
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    credit: CreditConfig = field(default_factory=CreditConfig)
+    admission_budget: float | None = None
+    budget_lr: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name, lo in (("episodes", 1), ("group", 2), ("tasks_per_iteration", 1), ("teams", 1), ("max_steps", 1), ("eval_every", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise InvalidFieldError(name, f"is {v!r}", f"pass an integer >= {lo}")
+        lo, hi = self.train_seeds
+        if lo > hi or lo < 0:
+            raise InvalidFieldError("train_seeds", f"is {self.train_seeds!r}", "pass (first, last) with 0 <= first <= last")
+        if self.admission_budget is not None and not 0.0 < self.admission_budget <= 1.0:
+            raise InvalidFieldError("admission_budget", f"is {self.admission_budget!r}", "pass a fraction in (0, 1], e.g. 0.35, or None")
+        if set(self.eval_seeds) & set(range(lo, hi + 1)):
+            raise InvalidFieldError("eval_seeds", "overlap the training seeds", "evaluate on held-out worlds, e.g. 0..7 with training 1000..1999")
+
+    @property
+    def episodes_per_iteration(self) -> int:
+        return self.group * self.tasks_per_iteration
+
+    @property
+    def iterations(self) -> int:
+        return math.ceil(self.episodes / self.episodes_per_iteration)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidFieldError("config", f"has unknown fields {sorted(unknown)}", "remove them (written by another teammind version?)")
+        kw = dict(data)
+        kw["trainer"] = TrainerConfig(**kw.get("trainer", {}))
+        kw["credit"] = CreditConfig(**kw.get("credit", {}))
+        kw["train_seeds"] = tuple(kw.get("train_seeds", (1000, 1999)))
+        kw["eval_seeds"] = tuple(kw.get("eval_seeds", tuple(range(8))))
+        return cls(**kw)
+
+
+def task_seeds(config: TrainConfig, iteration: int) -> list[int]:
+    """The worlds of one iteration: a pure function of (seed, iteration), so resume replays them."""
+    rng = np.random.default_rng([config.seed, iteration])
+    lo, hi = config.train_seeds
+    return [int(s) for s in rng.choice(np.arange(lo, hi + 1), size=config.tasks_per_iteration, replace=hi - lo + 1 < config.tasks_per_iteration)]
+
+
+class Training:
+    """One training run in one folder: metrics.jsonl, checkpoints/, curves.png, experience store."""
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path, *, workers: int = 0, ray_address: str | None = None,
+                 resume: bool = False, progress: bool = True, log: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.workers = workers
+        self.ray_address = ray_address
+        self.resume = resume
+        self.progress = progress
+        self.log = log
+        self.checkpoints = CheckpointDir(self.run_dir)
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.experience_ns = ("teammind", "train-exp", self.run_dir.name or "run")
+        torch.manual_seed(config.seed)
+        self.policy = LearnedAdmission(hidden=config.hidden, seed=config.seed)
+        self.trainer = AdmissionTrainer(self.policy, config.trainer)
+        self.qnet = QNet(hidden=config.qnet_hidden)
+        self.qnet_trainer = QNetTrainer(self.qnet)
+        self.q_samples: list[np.ndarray] = []
+        self.q_returns: list[float] = []
+        self.q_outcomes: dict[str, list[float]] = defaultdict(list)  # experience id -> rewards of the episodes that used it
+        self.iteration = 0  # iterations completed
+        self.lambda_sparse = config.trainer.lambda_sparse  # adapted by dual ascent when a budget is set
+
+    # -- the loop ----------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        self._prepare_folder()
+        server = None
+        if self.workers > 0:
+            from rl.workers import ChromaServer
+
+            server = ChromaServer(self.run_dir / "experience")
+            server.__enter__()
+            store = server.store()
+        else:
+            store = ExperienceStore.local(self.run_dir / "experience")
+        bank = store.open()
+        try:
+            if self.resume:
+                self._restore(bank)
+            with RolloutPool(self.workers, experience=store, experience_bank=bank if self.workers == 0 else None,
+                             **({"ray_address": self.ray_address} if self.workers > 0 else {})) as pool:
+                return self._loop(pool, bank)
+        finally:
+            bank.close()
+            if server is not None:
+                server.__exit__(None, None, None)
+
+    def _loop(self, pool: RolloutPool, bank: MemoryBank) -> dict[str, Any]:
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        total = cfg.iterations * cfg.episodes_per_iteration
+        bar = tqdm(total=total, initial=self.iteration * cfg.episodes_per_iteration, desc="train", unit="ep", disable=not self.progress)
+        if not self._has_baselines():
+            self._evaluate(pool, ("none", "all"), iteration=0)
+        last: dict[str, Any] = {}
+        try:
+            while self.iteration < cfg.iterations:
+                it = self.iteration
+                started = time.perf_counter()
+                specs = self._specs(it)
+                results = pool.run(specs, state_dict_numpy(self.policy.net), it, state_dict_numpy(self.qnet), it,
+                                   on_result=lambda r: bar.update())
+                row = self._update(it, results)
+                row.update(self._learn_q(bank, results))
+                row["wall_s"] = round(time.perf_counter() - started, 3)
+                row["episodes_per_s"] = round(len(results) / max(row["wall_s"], 1e-9), 3)
+                self._append(row)
+                self.iteration = it + 1
+                if self.iteration % cfg.eval_every == 0 or self.iteration == cfg.iterations:
+                    self._evaluate(pool, ("learned",), iteration=self.iteration)
+                    self._plot(bank)
+                self._checkpoint(bank)
+                bar.set_postfix(ret=f"{row['return_mean']:.2f}", adm=f"{row['admitted_fraction']:.2f}")
+                last = row
+        finally:
+            bar.close()
+        self.policy.save(self.run_dir / "admission.safetensors")
+        save_qnet(self.qnet, self.run_dir / "qnet.safetensors")
+        self._plot(bank)
+        return last
+
+    def _specs(self, it: int) -> list[RolloutSpec]:
+        cfg = self.config
+        ns = self.experience_ns if cfg.experiences else None
+        return [
+            RolloutSpec(env=cfg.env, seed=task, episode_id=f"it{it}-t{i}-s{task}-g{g}", teams=cfg.teams, max_steps=cfg.max_steps,
+                        admission="learned", retrieval="q", sample_admission=True, sample_seed=1 + g, experience_namespace=ns)
+            for i, task in enumerate(task_seeds(cfg, it))
+            for g in range(cfg.group)
+        ]
+
+    # -- learning ----------------------------------------------------------------
+    def _update(self, it: int, results: list[RolloutResult]) -> dict[str, Any]:
+        """Credit per group, one policy-gradient step over every decision of the iteration."""
+        cfg = self.config
+        xs, zs, advs, old = [], [], [], []
+        returns = []
+        for start in range(0, len(results), cfg.group):
+            group = results[start: start + cfg.group]
+            credits = iter(assign_credit([r.episode for r in group], cfg.credit))
+            for r in group:
+                returns += [trajectory_return(t, cfg.credit) for t in r.episode.teams]
+                for traj in r.episode.teams:
+                    for s in traj.steps:
+                        c = next(credits)
+                        if s.entry_id in r.features:
+                            xs.append(r.features[s.entry_id])
+                            zs.append(s.admit)
+                            advs.append(c.advantage)
+                            old.append(s.log_prob)
+        stats: dict[str, Any] = {"loss": 0.0, "p_admit": 0.0, "grad_norm": 0.0}
+        if xs:
+            stats = self.trainer.update(np.stack(xs), np.array(zs), np.array(advs, np.float32), np.array(old, np.float32),
+                                        lambda_sparse=self.lambda_sparse)
+        summaries = [r.summary for r in results]
+        proposed = sum(s["proposed"] for s in summaries)
+        used_lambda = self.lambda_sparse
+        if cfg.admission_budget is not None:
+            fraction = sum(s["admitted"] for s in summaries) / max(1, proposed)
+            self.lambda_sparse = max(0.0, self.lambda_sparse + cfg.budget_lr * (fraction - cfg.admission_budget))
+        return {
+            "type": "train", "iteration": it + 1, "episodes": (it + 1) * cfg.episodes_per_iteration,
+            "tasks": sorted({r.spec.seed for r in results}),
+            "return_mean": round(float(np.mean(returns)), 4) if returns else 0.0,
+            "success": round(float(np.mean([s["success"] for s in summaries])), 4),
+            "env_steps": round(float(np.mean([s["env_steps"] for s in summaries])), 3),
+            "llm_calls": round(float(np.mean([s["llm_calls"] for s in summaries])), 3),
+            "admitted": round(float(np.mean([s["admitted"] for s in summaries])), 3),
+            "admitted_fraction": round(sum(s["admitted"] for s in summaries) / max(1, proposed), 4),
+            "read_by_other": round(float(np.mean([s["read_by_other"] for s in summaries])), 3),
+            "decisions": len(xs),
+            "lambda_sparse": round(used_lambda, 5),
+            **{k: round(float(v), 5) for k, v in stats.items()},
+        }
+
+    def _learn_q(self, bank: MemoryBank, results: list[RolloutResult]) -> dict[str, Any]:
+        """MemRL in episode order: Q of used experiences, write-back, then refit the Q-network."""
+        used = 0
+        for r in results:
+            info = learn_from_episode(bank, self.experience_ns, r.summary)
+            for x, reward in info["samples"]:
+                self.q_samples.append(x)
+                self.q_returns.append(reward)
+            for exp_id in info["used"]:
+                self.q_outcomes[exp_id].append(info["reward"])
+            used += len(info["used"])
+        qnet_loss = None
+        if self.q_samples:
+            qnet_loss = self.qnet_trainer.fit(np.stack(self.q_samples), np.array(self.q_returns, np.float32), epochs=20)
+        return {"experiences_used": used, "qnet_loss": None if qnet_loss is None else round(qnet_loss, 5),
+                "q_samples": len(self.q_samples)}
+
+    # -- evaluation ----------------------------------------------------------------
+    def _evaluate(self, pool: RolloutPool, variants: tuple[str, ...], iteration: int) -> None:
+        cfg = self.config
+        specs = [
+            RolloutSpec(env=cfg.env, seed=s, episode_id=f"eval-it{iteration}-{v}-s{s}", teams=cfg.teams, max_steps=cfg.max_steps,
+                        admission=v, retrieval="q")
+            for s in cfg.eval_seeds
+            for v in variants
+        ]
+        results = pool.run(specs, state_dict_numpy(self.policy.net), 10**6 + iteration)
+        for v in variants:
+            rows = [r.summary for r in results if r.spec.admission == v]
+            row: dict[str, Any] = {"type": "eval", "iteration": iteration, "variant": v, "seeds": list(cfg.eval_seeds)}
+            for m in SUMMARY_METRICS:
+                vals = [float(s[m]) for s in rows]
+                row[m] = round(float(np.mean(vals)), 4)
+                row[f"{m}_std"] = round(float(np.std(vals)), 4)
+            self._append(row)
+            self.log(f"eval @ iteration {iteration} [{v}]: success {row['success']:.2f}, env steps {row['env_steps']:.1f}, "
+                     f"admitted {row['admitted']:.1f}")
+
+    # -- files -----------------------------------------------------------------------
+    def _prepare_folder(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        config_path = self.run_dir / "config.json"
+        saved = json.loads(config_path.read_text()) if config_path.is_file() else None
+        if saved is not None and not self.resume:
+            raise InvalidFieldError("--out", f"{self.run_dir} already holds a training run", "pass --resume to continue it, or a new --out")
+        if self.resume:
+            if saved is None:
+                raise InvalidFieldError("--resume", f"no training run in {self.run_dir}", "drop --resume to start one there")
+            if saved != json.loads(json.dumps(self.config.to_dict())):
+                raise InvalidFieldError("--resume", "the flags differ from the run's config.json", "resume with the same flags (see config.json)")
+        else:
+            atomic_write_text(config_path, json.dumps(self.config.to_dict(), indent=2))
+
+    def _append(self, row: dict[str, Any]) -> None:
+        with self.metrics_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+
+    def metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+
+    def _has_baselines(self) -> bool:
+        return {r.get("variant") for r in self.metrics() if r.get("type") == "eval"} >= {"none", "all"}
+
+    def _checkpoint(self, bank: MemoryBank) -> None:
+        tmp = self.checkpoints.begin(self.iteration)
+        self.policy.save(tmp / "admission.safetensors")
+        save_optimizer(self.trainer.optimizer, tmp / "admission_optimizer.safetensors")
+        save_module(self.qnet, tmp / "qnet.safetensors", {"hidden": self.config.qnet_hidden})
+        save_optimizer(self.qnet_trainer.optimizer, tmp / "qnet_optimizer.safetensors")
+        x = np.stack(self.q_samples) if self.q_samples else np.zeros((0, 1), np.float32)
+        save_arrays({"x": x.astype(np.float32), "y": np.array(self.q_returns, np.float32)}, tmp / "q_samples.safetensors")
+        bank.export_jsonl(tmp / "experiences.jsonl", prefix=self.experience_ns)
+        state = {"iteration": self.iteration, "metrics_lines": len(self.metrics()), "q_outcomes": self.q_outcomes,
+                 "lambda_sparse": self.lambda_sparse,
+                 "feature_dim": FEATURE_DIM}
+        self.checkpoints.commit(tmp, self.iteration, state)
+
+    def _restore(self, bank: MemoryBank) -> None:
+        ckpt = self.checkpoints.latest()
+        if ckpt is None:
+            self.log("resume: no checkpoint yet, starting from iteration 0")
+            self.metrics_path.unlink(missing_ok=True)
+            bank.delete_namespace(self.experience_ns)
+            return
+        state = json.loads((ckpt / "state.json").read_text())
+        self.policy.net.load_state_dict(LearnedAdmission.load(ckpt / "admission.safetensors").net.state_dict())
+        load_optimizer(self.trainer.optimizer, ckpt / "admission_optimizer.safetensors")
+        load_module(self.qnet, ckpt / "qnet.safetensors")
+        load_optimizer(self.qnet_trainer.optimizer, ckpt / "qnet_optimizer.safetensors")
+        arrays = load_arrays(ckpt / "q_samples.safetensors")
+        self.q_returns = [float(v) for v in arrays["y"]]
+        self.q_samples = list(arrays["x"]) if self.q_returns else []
+        self.q_outcomes = defaultdict(list, {k: list(v) for k, v in state["q_outcomes"].items()})
+        self.iteration = int(state["iteration"])
+        self.lambda_sparse = float(state["lambda_sparse"])
+        # the experience store and the metrics go back to the checkpoint too
+        bank.delete_namespace(self.experience_ns)
+        if (ckpt / "experiences.jsonl").stat().st_size > 0:
+            bank.import_jsonl(ckpt / "experiences.jsonl")
+        lines = self.metrics_path.read_text().splitlines(keepends=True)[: state["metrics_lines"]] if self.metrics_path.is_file() else []
+        atomic_write_text(self.metrics_path, "".join(lines))
+        self.log(f"resumed from {ckpt} (iteration {self.iteration} of {self.config.iterations})")
+
+    def _plot(self, bank: MemoryBank) -> None:
+        from rl.plots import plot_training
+
+        qs = {e.id: e.q for e in bank.list(self.experience_ns, kind="experience")}
+        points = [(qs[i], float(np.mean([r > 0 for r in rewards]))) for i, rewards in self.q_outcomes.items() if i in qs]
+        plot_training(self.metrics(), self.run_dir / "curves.png", q_points=points)
