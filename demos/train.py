@@ -5,7 +5,10 @@
 
 Writes into --out: config.json, metrics.jsonl (one line per iteration and per
 evaluation), curves.png, checkpoints/ (safetensors + JSON, atomic), the final
-admission.safetensors and qnet.safetensors, and the experience store.
+admission.safetensors (the policy selected on the held-out seeds: as few
+admissions as possible at admit-all's success and env steps; the last
+iteration's if none qualified), last.safetensors, selected.json,
+qnet.safetensors, and the experience store.
 """
 
 from __future__ import annotations
@@ -43,11 +46,15 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start Ray on this machine)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--lr", type=float, default=t.lr, help=f"AdamW learning rate (default {t.lr})")
+    p.add_argument("--optimizer", default=t.optimizer, choices=("adamw", "sgd"), help=f"policy optimiser (default {t.optimizer})")
     p.add_argument("--clip", type=float, default=None, help="PPO ratio clip (default: plain REINFORCE, as LTS)")
     p.add_argument("--beta", type=float, default=c.beta, help=f"usage bonus (LTS; default {c.beta}; 0 = ablation)")
     p.add_argument("--lambda-sparse", type=float, default=t.lambda_sparse, help="sparsity weight (LTS 0.1; 0 = ablation)")
     p.add_argument("--lambda-first", type=float, default=c.lambda_first, help=f"first-finisher bonus (LTS {c.lambda_first})")
+    p.add_argument("--lambda-steps", type=float, default=c.lambda_steps, help="cost per 10 environment steps of the episode (ours)")
+    p.add_argument("--center-usage", action="store_true", help="usage bonus relative to the group's mean (ours)")
     p.add_argument("--lambda-tokens", type=float, default=c.lambda_tokens, help="token cost per 1000 prompt tokens added to readers (ours)")
+    p.add_argument("--budget-lr", type=float, default=d.budget_lr, help=f"dual-ascent step of the budget multiplier (default {d.budget_lr})")
     p.add_argument("--admission-budget", type=float, default=d.admission_budget,
                    help="target fraction of steps to admit; lambda-sparse then adapts by dual ascent (ours; default off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -68,9 +75,10 @@ def build_config(args: argparse.Namespace) -> Any:
     return TrainConfig(
         env=args.env, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
         max_steps=args.max_steps, train_seeds=(train[0], train[-1]), eval_seeds=tuple(parse_seeds(args.eval_seeds, "--eval-seeds")),
-        eval_every=args.eval_every, experiences=args.experiences, seed=args.seed, admission_budget=args.admission_budget,
-        trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse),
-        credit=CreditConfig(beta=args.beta, lambda_first=args.lambda_first, lambda_sparse=args.lambda_sparse, lambda_tokens=args.lambda_tokens),
+        eval_every=args.eval_every, experiences=args.experiences, seed=args.seed, admission_budget=args.admission_budget, budget_lr=args.budget_lr,
+        trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse, optimizer=args.optimizer),
+        credit=CreditConfig(beta=args.beta, lambda_first=args.lambda_first, lambda_sparse=args.lambda_sparse, lambda_tokens=args.lambda_tokens,
+                            lambda_steps=args.lambda_steps, center_usage=args.center_usage),
     )
 
 
@@ -92,7 +100,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     learned = [m for m in evals if m["variant"] == "learned"]
     if learned:
         m = learned[-1]
-        print(f"  learned  (it {m['iteration']}) success {m['success']:.2f}  env steps {m['env_steps']:.1f}  admitted {m['admitted']:.1f}")
+        print(f"  learned  (last, it {m['iteration']}) success {m['success']:.2f}  env steps {m['env_steps']:.1f}  admitted {m['admitted']:.1f}")
+    if training.best:
+        b = training.best
+        print(f"  selected (it {b['iteration']}) success {b['success']:.2f}  env steps {b['env_steps']:.1f}  admitted {b['admitted']:.1f}"
+              " -> admission.safetensors")
+    else:
+        print("  selected: no evaluated policy matched admit-all's success and steps; admission.safetensors is the last one")
     files = {"policy": str(out / "admission.safetensors"), "qnet": str(out / "qnet.safetensors"), "curves": str(out / "curves.png"),
              "metrics": str(out / "metrics.jsonl")}
     for name, path in files.items():

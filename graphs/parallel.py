@@ -170,7 +170,7 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         "reads": sum(len(teams[t]["reads"]) for t in ordered),
         "rounds": int(state.get("round", 0)),
         "admission": config.admission.name if config.memory else "memory-off",
-        "teams": {t: {**{k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted")}, "usage": teams[t]["usage"]} for t in ordered},
+        "teams": {t: {**{k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted", "done")}, "usage": teams[t]["usage"]} for t in ordered},
         "actions": {t: list(teams[t]["actions"]) for t in ordered},
         "intent": state.get("intent", ""),
         "experiences_retrieved": [e["id"] for e in state.get("experiences", [])],

@@ -35,6 +35,11 @@ class TrainerConfig:
     lambda_sparse: weight of pi(admit) in the loss (LTS: 0.1).
     clip: PPO ratio clip c, None for plain REINFORCE (LTS: REINFORCE).
     max_grad_norm: gradient norm clip (ours: 1.0).
+    optimizer: "adamw" (LTS) or "sgd" (momentum 0.9; ours). Adam normalises
+        every parameter's step, so the small but consistent push of the
+        sparsity term on the output bias moves as fast as the noisy usage
+        signal that should separate entries, and the policy flips between
+        admit-all and admit-none; SGD keeps the terms in proportion.
     """
 
     lr: float = 3e-3
@@ -42,6 +47,7 @@ class TrainerConfig:
     lambda_sparse: float = 0.1
     clip: float | None = None
     max_grad_norm: float = 1.0
+    optimizer: str = "adamw"
 
 
 class AdmissionTrainer:
@@ -50,7 +56,12 @@ class AdmissionTrainer:
     def __init__(self, policy: LearnedAdmission, config: TrainerConfig = TrainerConfig()) -> None:
         self.policy = policy
         self.config = config
-        self.optimizer = torch.optim.AdamW(policy.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        if config.optimizer == "adamw":
+            self.optimizer: torch.optim.Optimizer = torch.optim.AdamW(policy.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        elif config.optimizer == "sgd":
+            self.optimizer = torch.optim.SGD(policy.net.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+        else:
+            raise ValueError(f"optimizer: {config.optimizer!r} is not adamw or sgd")
 
     def log_probs(self, x: torch.Tensor, admitted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(log pi(z_t | x_t) at the training temperature, pi(admit | x_t))."""

@@ -39,7 +39,7 @@ from memory import InvalidFieldError, LearnedAdmission, MemoryBank
 from memory.admission import FEATURE_DIM
 from rl.admission_trainer import AdmissionTrainer, TrainerConfig
 from rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
-from rl.credit import CreditConfig, assign_credit, trajectory_return
+from rl.credit import CreditConfig, assign_credit, group_returns
 from rl.q_learner import QNet, QNetTrainer, learn_from_episode, save_qnet
 from rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
 from rl.workers import ExperienceStore, RolloutPool
@@ -74,6 +74,8 @@ class TrainConfig:
         steps most likely to be read (ours: with a fixed lambda the policy sits
         on a knife edge between admit-all and admit-none, see docs/training.md).
     budget_lr: step size of that dual ascent (ours).
+    select_tolerance: how many more held-out env steps than admit-all (as a
+        fraction) a policy may need and still be selected (ours, 2%).
     """
 
     env: str = "twx:coin"
@@ -93,6 +95,7 @@ class TrainConfig:
     credit: CreditConfig = field(default_factory=CreditConfig)
     admission_budget: float | None = None
     budget_lr: float = 0.5
+    select_tolerance: float = 0.02
 
     def __post_init__(self) -> None:
         for name, lo in (("episodes", 1), ("group", 2), ("tasks_per_iteration", 1), ("teams", 1), ("max_steps", 1), ("eval_every", 1)):
@@ -164,6 +167,7 @@ class Training:
         self.q_outcomes: dict[str, list[float]] = defaultdict(list)  # experience id -> rewards of the episodes that used it
         self.iteration = 0  # iterations completed
         self.lambda_sparse = config.trainer.lambda_sparse  # adapted by dual ascent when a budget is set
+        self.best: dict[str, Any] | None = None  # the selected evaluation (see _select)
 
     # -- the loop ----------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -219,7 +223,11 @@ class Training:
                 last = row
         finally:
             bar.close()
-        self.policy.save(self.run_dir / "admission.safetensors")
+        self.policy.save(self.run_dir / "last.safetensors")
+        best = self.run_dir / "best.safetensors"
+        chosen = LearnedAdmission.load(best) if self.best is not None and best.is_file() else self.policy
+        chosen.save(self.run_dir / "admission.safetensors")
+        atomic_write_text(self.run_dir / "selected.json", json.dumps({"selected": self.best, "last_iteration": self.iteration}, indent=2))
         save_qnet(self.qnet, self.run_dir / "qnet.safetensors")
         self._plot(bank)
         return last
@@ -243,8 +251,8 @@ class Training:
         for start in range(0, len(results), cfg.group):
             group = results[start: start + cfg.group]
             credits = iter(assign_credit([r.episode for r in group], cfg.credit))
+            returns += group_returns([r.episode for r in group], cfg.credit)
             for r in group:
-                returns += [trajectory_return(t, cfg.credit) for t in r.episode.teams]
                 for traj in r.episode.teams:
                     for s in traj.steps:
                         c = next(credits)
@@ -315,6 +323,25 @@ class Training:
             self._append(row)
             self.log(f"eval @ iteration {iteration} [{v}]: success {row['success']:.2f}, env steps {row['env_steps']:.1f}, "
                      f"admitted {row['admitted']:.1f}")
+            if v == "learned":
+                self._select(row)
+
+    def _select(self, row: dict[str, Any]) -> None:
+        """Keep the evaluated policy that admits least while doing as well as admit-all on the held-out seeds.
+
+        Qualifies: success >= admit-all's and env steps <= admit-all's x (1 + select_tolerance).
+        The selected weights become RUN/admission.safetensors at the end (the
+        last ones RUN/last.safetensors): model selection on validation worlds,
+        so report final numbers with `teammind eval` on other seeds.
+        """
+        base = next((m for m in self.metrics() if m.get("type") == "eval" and m.get("variant") == "all"), None)
+        if base is None:
+            return
+        ok = row["success"] >= base["success"] and row["env_steps"] <= base["env_steps"] * (1 + self.config.select_tolerance)
+        if ok and (self.best is None or row["admitted"] < self.best["admitted"]):
+            self.best = {k: row[k] for k in ("iteration", "success", "env_steps", "admitted")}
+            self.policy.save(self.run_dir / "best.safetensors")
+            self.log(f"selected the policy of iteration {row['iteration']} ({row['admitted']:.1f} admitted vs {base['admitted']:.1f} for admit-all)")
 
     # -- files -----------------------------------------------------------------------
     def _prepare_folder(self) -> None:
@@ -347,6 +374,8 @@ class Training:
     def _checkpoint(self, bank: MemoryBank) -> None:
         tmp = self.checkpoints.begin(self.iteration)
         self.policy.save(tmp / "admission.safetensors")
+        if self.best is not None:
+            LearnedAdmission.load(self.run_dir / "best.safetensors").save(tmp / "best.safetensors")
         save_optimizer(self.trainer.optimizer, tmp / "admission_optimizer.safetensors")
         save_module(self.qnet, tmp / "qnet.safetensors", {"hidden": self.config.qnet_hidden})
         save_optimizer(self.qnet_trainer.optimizer, tmp / "qnet_optimizer.safetensors")
@@ -354,7 +383,7 @@ class Training:
         save_arrays({"x": x.astype(np.float32), "y": np.array(self.q_returns, np.float32)}, tmp / "q_samples.safetensors")
         bank.export_jsonl(tmp / "experiences.jsonl", prefix=self.experience_ns)
         state = {"iteration": self.iteration, "metrics_lines": len(self.metrics()), "q_outcomes": self.q_outcomes,
-                 "lambda_sparse": self.lambda_sparse,
+                 "lambda_sparse": self.lambda_sparse, "best": self.best,
                  "feature_dim": FEATURE_DIM}
         self.checkpoints.commit(tmp, self.iteration, state)
 
@@ -376,6 +405,9 @@ class Training:
         self.q_outcomes = defaultdict(list, {k: list(v) for k, v in state["q_outcomes"].items()})
         self.iteration = int(state["iteration"])
         self.lambda_sparse = float(state["lambda_sparse"])
+        self.best = state.get("best")
+        if self.best is not None:
+            LearnedAdmission.load(ckpt / "best.safetensors").save(self.run_dir / "best.safetensors")
         # the experience store and the metrics go back to the checkpoint too
         bank.delete_namespace(self.experience_ns)
         if (ckpt / "experiences.jsonl").stat().st_size > 0:

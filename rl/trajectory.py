@@ -39,6 +39,7 @@ class TeamTrajectory:
     score: float
     env_steps: int
     finished_first: bool = False
+    preempted: bool = False  # stopped unfinished because another team had already succeeded ("first" aggregator)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Episode:
     task: str
     seed: int
     teams: list[TeamTrajectory]
+    success: bool = False  # the episode's outcome (the aggregator's answer)
 
 
 def episode_from_trace(path: str | Path, task: str = "") -> Episode:
@@ -84,7 +86,9 @@ def episode_from_records(records: list[dict[str, Any]], summary: dict[str, Any],
     first = winners[0][1] if winners else None
     teams = [
         TeamTrajectory(team=name, steps=by_team.get(name, []), success=bool(t["success"]), score=float(t["score"]),
-                       env_steps=int(t["steps"]), finished_first=name == first)
+                       env_steps=int(t["steps"]), finished_first=name == first,
+                       preempted=not t.get("done", True) and not t.get("error") and not t["success"])
         for name, t in sorted(teams_summary.items())
     ]
-    return Episode(task=task or "/".join(summary.get("namespace", [])), seed=int(summary.get("seed", 0)), teams=teams)
+    return Episode(task=task or "/".join(summary.get("namespace", [])), seed=int(summary.get("seed", 0)), teams=teams,
+                   success=float(summary.get("success", 0.0)) >= 1.0)

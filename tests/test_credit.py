@@ -82,3 +82,25 @@ def test_episode_from_a_real_trace_knows_readers_and_the_first_finisher(tmp_path
     assert sum(len(t.steps) for t in ep.teams) == summary["env_steps"]
     read_entries = {s.entry_id for t in ep.teams for s in t.steps if s.readers}
     assert len(read_entries) == summary["read_by_other"] > 0
+
+
+def test_episode_step_cost_charges_every_team_of_the_longer_episode():
+    from rl.credit import group_returns
+
+    short = _episode()  # 3 + 30 = 33 environment steps
+    long = Episode("task", 0, [TeamTrajectory("A", [], success=True, score=1.0, env_steps=13, finished_first=True),
+                               TeamTrajectory("B", [], success=False, score=0.5, env_steps=40)])  # 53 steps
+    cfg = CreditConfig(lambda_first=1.0, lambda_steps=0.5, eps=0.0)
+    assert group_returns([short, long], cfg) == pytest.approx([2.0 - 1.65, 0.5 - 1.65, 2.0 - 2.65, 0.5 - 2.65])
+    assert group_returns([short], CreditConfig(lambda_steps=0.0)) == [2.0, 0.5]
+
+
+def test_a_team_preempted_by_the_winner_shares_the_episodes_success():
+    from rl.credit import group_returns
+
+    winner = TeamTrajectory("A", [], success=True, score=1.0, env_steps=5, finished_first=True)
+    stopped = TeamTrajectory("B", [], success=False, score=0.0, env_steps=5, preempted=True)
+    failed = TeamTrajectory("C", [], success=False, score=0.25, env_steps=3)
+    cfg = CreditConfig(lambda_first=0.0)
+    assert group_returns([Episode("task", 0, [winner, stopped, failed], success=True)], cfg) == [1.0, 1.0, 0.25]
+    assert group_returns([Episode("task", 0, [stopped], success=False)], cfg) == [0.0]

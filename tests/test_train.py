@@ -81,7 +81,7 @@ def test_eval_seeds_overlapping_training_seeds_are_rejected():
 def test_train_cli_writes_metrics_curves_and_checkpoints(tmp_path):
     out = finish(teammind("train", *TINY, "--out", str(tmp_path / "run")))
     run = tmp_path / "run"
-    for name in ("config.json", "metrics.jsonl", "curves.png", "admission.safetensors", "qnet.safetensors"):
+    for name in ("config.json", "metrics.jsonl", "curves.png", "admission.safetensors", "last.safetensors", "qnet.safetensors", "selected.json"):
         assert (run / name).is_file(), name
     assert (run / "curves.png").stat().st_size > 10_000
     rows = comparable_metrics(run)
@@ -119,10 +119,11 @@ def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
 
     finish(teammind("train", *TINY, "--out", str(tmp_path / "killed"), "--resume"))
 
-    a = load_file(str(tmp_path / "straight" / "admission.safetensors"))
-    b = load_file(str(tmp_path / "killed" / "admission.safetensors"))
-    assert a.keys() == b.keys()
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
+    for name in ("last.safetensors", "admission.safetensors"):
+        a = load_file(str(tmp_path / "straight" / name))
+        b = load_file(str(tmp_path / "killed" / name))
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.equal(a[k], b[k]), (name, k)
     assert comparable_metrics(tmp_path / "straight") == comparable_metrics(tmp_path / "killed")
     assert np.isfinite([r["loss"] for r in comparable_metrics(tmp_path / "killed") if r["type"] == "train"]).all()
