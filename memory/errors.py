@@ -20,6 +20,10 @@ class InvalidFieldError(MemoryBankError, ValueError):
         self.fix = fix
         super().__init__(f"{field}: {problem}. Fix: {fix}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        """Rebuild from the three parts (errors cross process boundaries, e.g. from Ray workers)."""
+        return (type(self), (self.field, self.problem, self.fix))
+
 
 class EntryNotFoundError(MemoryBankError, KeyError):
     """No live entry with this id exists in the namespace that was asked."""
