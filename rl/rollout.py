@@ -17,6 +17,7 @@ in episode order (rl/q_learner.py: `learn_from_episode`).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -103,6 +104,15 @@ def state_dict_numpy(module: torch.nn.Module) -> StateDict:
     return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
 
 
+def weights_digest(state: StateDict) -> str:
+    """A short content hash of a state dict (which weights a cached policy holds)."""
+    h = hashlib.blake2b(digest_size=12)
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(state[name]).tobytes())
+    return h.hexdigest()
+
+
 def load_state_numpy(module: torch.nn.Module, state: StateDict) -> None:
     module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
 
@@ -116,9 +126,9 @@ class RolloutContext:
         self.experience_bank = experience_bank
         self.llm = llm
         self._policy: LearnedAdmission | None = None
-        self._policy_version: int | None = None
+        self._policy_version: tuple[int, str] | None = None
         self._qnet: Any = None
-        self._qnet_version: int | None = None
+        self._qnet_version: tuple[int, str] | None = None
 
     def close(self) -> None:
         self.envs.close()
@@ -133,12 +143,13 @@ class RolloutContext:
             return NoveltyThreshold(spec.novelty_threshold)
         if weights is None:
             raise InvalidFieldError("weights", "missing for admission=learned", "pass the policy's state dict")
-        if self._policy is None or self._policy_version != version:
+        key = (version, weights_digest(weights))  # the digest guards against two weight sets sent with one version
+        if self._policy is None or self._policy_version != key:
             hidden = int(weights["layers.0.weight"].shape[0])
             policy = LearnedAdmission(hidden=hidden)
             load_state_numpy(policy.net, weights)
             policy.net.eval()
-            self._policy, self._policy_version = policy, version
+            self._policy, self._policy_version = policy, key
         return self._policy
 
     def utility_for(self, spec: RolloutSpec, qnet_weights: StateDict | None, version: int) -> Any:
@@ -146,11 +157,12 @@ class RolloutContext:
             return None
         from rl.q_learner import QNet, QUtility
 
-        if self._qnet is None or self._qnet_version != version:
+        key = (version, weights_digest(qnet_weights))
+        if self._qnet is None or self._qnet_version != key:
             net = QNet(hidden=int(qnet_weights["layers.0.weight"].shape[0]))
             load_state_numpy(net, qnet_weights)
             net.eval()
-            self._qnet, self._qnet_version = QUtility(net, self.experience_bank), version
+            self._qnet, self._qnet_version = QUtility(net, self.experience_bank), key
         return self._qnet
 
     def run(self, spec: RolloutSpec, weights: StateDict | None = None, version: int = 0,

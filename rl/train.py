@@ -76,6 +76,8 @@ class TrainConfig:
     budget_lr: step size of that dual ascent (ours).
     select_tolerance: how many more held-out env steps than admit-all (as a
         fraction) a policy may need and still be selected (ours, 2%).
+    select_budget: a policy admitting at most this fraction of admit-all's
+        entries (the RL issue's goal: 40%) is preferred, fewest steps first.
     """
 
     env: str = "twx:coin"
@@ -96,6 +98,7 @@ class TrainConfig:
     admission_budget: float | None = None
     budget_lr: float = 0.5
     select_tolerance: float = 0.02
+    select_budget: float = 0.4
 
     def __post_init__(self) -> None:
         for name, lo in (("episodes", 1), ("group", 2), ("tasks_per_iteration", 1), ("teams", 1), ("max_steps", 1), ("eval_every", 1)):
@@ -327,19 +330,31 @@ class Training:
                 self._select(row)
 
     def _select(self, row: dict[str, Any]) -> None:
-        """Keep the evaluated policy that admits least while doing as well as admit-all on the held-out seeds.
+        """Keep the evaluated policy that best meets the goals on the held-out (validation) seeds.
 
-        Qualifies: success >= admit-all's and env steps <= admit-all's x (1 + select_tolerance).
-        The selected weights become RUN/admission.safetensors at the end (the
-        last ones RUN/last.safetensors): model selection on validation worlds,
-        so report final numbers with `teammind eval` on other seeds.
+        Rank 1: success >= admit-all's, 0 < admitted <= select_budget x
+        admit-all's, and fewer env steps than no memory (a policy that admits
+        nothing is not an admission policy); among those, the fewest env steps. Rank 2 (while nothing reaches rank 1):
+        success >= admit-all's and env steps <= admit-all's x (1 + select_tolerance);
+        among those, the fewest admitted. The selected weights become
+        RUN/admission.safetensors at the end (the last ones RUN/last.safetensors):
+        model selection on validation worlds, so report final numbers with
+        `teammind eval` on other seeds.
         """
-        base = next((m for m in self.metrics() if m.get("type") == "eval" and m.get("variant") == "all"), None)
-        if base is None:
+        evals = [m for m in self.metrics() if m.get("type") == "eval" and m.get("iteration") == 0]
+        base = next((m for m in evals if m.get("variant") == "all"), None)
+        none = next((m for m in evals if m.get("variant") == "none"), None)
+        if base is None or none is None or row["success"] < base["success"]:
             return
-        ok = row["success"] >= base["success"] and row["env_steps"] <= base["env_steps"] * (1 + self.config.select_tolerance)
-        if ok and (self.best is None or row["admitted"] < self.best["admitted"]):
-            self.best = {k: row[k] for k in ("iteration", "success", "env_steps", "admitted")}
+        cfg = self.config
+        if 0 < row["admitted"] <= cfg.select_budget * base["admitted"] and row["env_steps"] < none["env_steps"]:
+            key = (1, -row["env_steps"], -row["admitted"])
+        elif row["env_steps"] <= base["env_steps"] * (1 + cfg.select_tolerance):
+            key = (0, -row["admitted"], -row["env_steps"])
+        else:
+            return
+        if self.best is None or key > tuple(self.best["key"]):
+            self.best = {**{k: row[k] for k in ("iteration", "success", "env_steps", "admitted")}, "key": list(key)}
             self.policy.save(self.run_dir / "best.safetensors")
             self.log(f"selected the policy of iteration {row['iteration']} ({row['admitted']:.1f} admitted vs {base['admitted']:.1f} for admit-all)")
 

@@ -130,3 +130,11 @@ def test_a_utility_returning_the_wrong_shape_is_a_clear_error():
     bank.add_experience(ns, "find the coin", "{}")
     with pytest.raises(InvalidFieldError, match="utility"):
         bank.search_by_vector(ns, bank.embed(["find the coin"])[0], kind="experience", utility=lambda q, c: np.zeros(5))
+
+
+def test_a_context_never_plays_stale_weights_sent_with_the_same_version(context):
+    spec = RolloutSpec(env="twx:coin", seed=3, episode_id="stale", max_steps=4)
+    admit = state_dict_numpy(LearnedAdmission(seed=1, init_admit_bias=8.0).net)
+    reject = state_dict_numpy(LearnedAdmission(seed=1, init_admit_bias=-8.0).net)
+    assert context.run(spec, admit, 7).summary["admitted"] > 0
+    assert context.run(spec, reject, 7).summary["admitted"] == 0

@@ -1,0 +1,39 @@
+"""The checkpoints shipped in the package load, are small, and work without a path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from memory import LearnedAdmission
+from memory.admission import FEATURE_DIM
+from rl.checkpoints import HERE, shipped_admission_path, shipped_qnet_path
+from rl.q_learner import QNET_INPUT, load_qnet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_checkpoints_are_small_safetensors_with_provenance():
+    for path in (shipped_admission_path(), shipped_qnet_path()):
+        assert path.is_file() and path.suffix == ".safetensors"
+        assert path.stat().st_size < 400_000
+    provenance = json.loads((HERE / "provenance.json").read_text())
+    assert "teammind train" in provenance["admission"]["command"] and "teammind train" in provenance["qnet"]["command"]
+
+
+def test_shipped_policy_and_qnet_load_with_this_versions_feature_sizes():
+    policy = LearnedAdmission.load(shipped_admission_path())
+    assert policy.net.layers[0].in_features == FEATURE_DIM
+    assert load_qnet(shipped_qnet_path()).layers[0].in_features == QNET_INPUT
+
+
+def test_run_with_learned_admission_needs_no_path(tmp_path):
+    out = tmp_path / "summary.json"
+    proc = subprocess.run([sys.executable, "-m", "demos.cli", "run", "--env", "twx:coin", "--seed", "2", "--max-steps", "6",
+                           "--admission", "learned", "--retrieval", "q", "--experiences", str(tmp_path / "exp"), "--quiet",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(out.read_text())
+    assert summary["admission"] == "learned" and summary["intent"]
