@@ -24,11 +24,10 @@ from rl.evaluate import parse_seeds
 
 
 def add_parser(subparsers: Any) -> None:
-    from rl.admission_trainer import TrainerConfig
-    from rl.credit import CreditConfig
     from rl.train import TrainConfig
 
-    d, t, c = TrainConfig(), TrainerConfig(), CreditConfig()
+    d = TrainConfig()
+    t, c = d.trainer, d.credit
     p = subparsers.add_parser("train", help="train the admission controller and experience Q-values with RL rollouts")
     p.add_argument("--env", default=d.env, help=f"environment spec (default {d.env})")
     p.add_argument("--out", required=True, help="run folder (metrics, curves, checkpoints)")
@@ -45,13 +44,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (0 = in this process)")
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start Ray on this machine)")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--lr", type=float, default=t.lr, help=f"AdamW learning rate (default {t.lr})")
+    p.add_argument("--lr", type=float, default=t.lr, help=f"learning rate (default {t.lr})")
     p.add_argument("--optimizer", default=t.optimizer, choices=("adamw", "sgd"), help=f"policy optimiser (default {t.optimizer})")
     p.add_argument("--clip", type=float, default=None, help="PPO ratio clip (default: plain REINFORCE, as LTS)")
     p.add_argument("--beta", type=float, default=c.beta, help=f"usage bonus (LTS; default {c.beta}; 0 = ablation)")
-    p.add_argument("--lambda-sparse", type=float, default=t.lambda_sparse, help="sparsity weight (LTS 0.1; 0 = ablation)")
+    p.add_argument("--lambda-sparse", type=float, default=t.lambda_sparse, help=f"sparsity weight (default {t.lambda_sparse}; LTS 0.1; 0 = ablation)")
     p.add_argument("--lambda-first", type=float, default=c.lambda_first, help=f"first-finisher bonus (LTS {c.lambda_first})")
-    p.add_argument("--lambda-steps", type=float, default=c.lambda_steps, help="cost per 10 environment steps of the episode (ours)")
+    p.add_argument("--lambda-steps", type=float, default=c.lambda_steps, help=f"cost per 10 environment steps of the episode (ours; default {c.lambda_steps})")
     p.add_argument("--center-usage", action="store_true", help="usage bonus relative to the group's mean (ours)")
     p.add_argument("--lambda-tokens", type=float, default=c.lambda_tokens, help="token cost per 1000 prompt tokens added to readers (ours)")
     p.add_argument("--budget-lr", type=float, default=d.budget_lr, help=f"dual-ascent step of the budget multiplier (default {d.budget_lr})")

@@ -1,6 +1,6 @@
 """Demo: train the admission controller for a few minutes, then compare it with the fixed baselines.
 
-    python -m demos.train_admission                      # ~5 minutes on 2 cores
+    python -m demos.train_admission                      # ~10 minutes on 2 cores
     python -m demos.train_admission --episodes 32 --out runs/demo-small
 
 Scripted teams play TextWorldExpress `coin` worlds. The controller starts
@@ -20,9 +20,9 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--episodes", type=int, default=192, help="training episodes (default 192)")
+    p.add_argument("--episodes", type=int, default=160, help="training episodes (default 160)")
     p.add_argument("--max-steps", type=int, default=30)
-    p.add_argument("--eval-seeds", default="0..7")
+    p.add_argument("--eval-seeds", default="0..11")
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (0 = in this process)")
     p.add_argument("--out", default=None, help="run folder (default: a temporary folder)")
     p.add_argument("--quiet", action="store_true")
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="teammind-train-")) / "run"
     code = teammind([
         "train", "--env", "twx:coin", "--out", str(out), "--episodes", str(args.episodes), "--max-steps", str(args.max_steps),
-        "--eval-seeds", args.eval_seeds, "--eval-every", "4", "--workers", str(args.workers), *(["--quiet"] if args.quiet else []),
+        "--eval-seeds", args.eval_seeds, "--workers", str(args.workers), *(["--quiet"] if args.quiet else []),
     ])
     if code == 0:
         print(f"\nlearning curves: {out / 'curves.png'}")

@@ -66,7 +66,11 @@ class TrainConfig:
     seed: seeds the task sampling and the initial weights.
     hidden / qnet_hidden: widths of the admission MLP and of the Q-network (ours).
     trainer: optimiser and loss settings (rl/admission_trainer.py, sources there).
-    credit: credit-assignment weights (rl/credit.py, sources there).
+        Default: the recipe of the shipped policy (ours, from the sweep in
+        docs/training.md): SGD, lr 0.3, lambda_sparse 0.3; the class's own
+        defaults are LTS's (AdamW, lambda_sparse 0.1).
+    credit: credit-assignment weights (rl/credit.py, sources there). Default:
+        LTS's plus the episode step cost lambda_steps = 1 (ours).
     admission_budget: target fraction of proposed steps to admit, or None. When
         set, lambda_sparse becomes a Lagrange multiplier adapted by dual ascent
         after every iteration, lambda <- max(0, lambda + budget_lr * (admitted
@@ -81,20 +85,20 @@ class TrainConfig:
     """
 
     env: str = "twx:coin"
-    episodes: int = 384
+    episodes: int = 160
     group: int = 4
     tasks_per_iteration: int = 2
     teams: int = 3
     max_steps: int = 30
     train_seeds: tuple[int, int] = (1000, 1999)
-    eval_seeds: tuple[int, ...] = tuple(range(8))
-    eval_every: int = 4
+    eval_seeds: tuple[int, ...] = tuple(range(12))
+    eval_every: int = 2
     experiences: bool = False
     seed: int = 0
     hidden: int = 64
     qnet_hidden: int = 32
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    credit: CreditConfig = field(default_factory=CreditConfig)
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(optimizer="sgd", lr=0.3, lambda_sparse=0.3))
+    credit: CreditConfig = field(default_factory=lambda: CreditConfig(lambda_sparse=0.3, lambda_steps=1.0))
     admission_budget: float | None = None
     budget_lr: float = 0.5
     select_tolerance: float = 0.02
@@ -131,8 +135,10 @@ class TrainConfig:
         if unknown:
             raise InvalidFieldError("config", f"has unknown fields {sorted(unknown)}", "remove them (written by another teammind version?)")
         kw = dict(data)
-        kw["trainer"] = TrainerConfig(**kw.get("trainer", {}))
-        kw["credit"] = CreditConfig(**kw.get("credit", {}))
+        if "trainer" in kw:
+            kw["trainer"] = TrainerConfig(**kw["trainer"])
+        if "credit" in kw:
+            kw["credit"] = CreditConfig(**kw["credit"])
         kw["train_seeds"] = tuple(kw.get("train_seeds", (1000, 1999)))
         kw["eval_seeds"] = tuple(kw.get("eval_seeds", tuple(range(8))))
         return cls(**kw)

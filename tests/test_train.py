@@ -127,3 +127,17 @@ def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
             assert torch.equal(a[k], b[k]), (name, k)
     assert comparable_metrics(tmp_path / "straight") == comparable_metrics(tmp_path / "killed")
     assert np.isfinite([r["loss"] for r in comparable_metrics(tmp_path / "killed") if r["type"] == "train"]).all()
+
+
+def test_train_admission_demo_and_admission_bench_run_with_tiny_sizes(tmp_path):
+    run = tmp_path / "demo"
+    out = finish(subprocess.Popen([sys.executable, "-m", "demos.train_admission", "--episodes", "4", "--max-steps", "4",
+                                   "--eval-seeds", "0..0", "--quiet", "--out", str(run)], cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True))
+    assert (run / "curves.png").is_file() and "learning curves" in out
+    result = tmp_path / "bench.json"
+    finish(subprocess.Popen([sys.executable, "bench/admission_learning.py", "--runs", str(run), "--seeds", "0..1", "--out", str(result)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    report = json.loads(result.read_text())
+    assert set(report["baselines"]) == {"none", "all", "novelty"} and report["learned"]["success"] >= 0.0
+    assert result.with_suffix(".png").is_file()
