@@ -616,20 +616,6 @@ def markdown_table(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n" + (f"\n{note}\n" if note else "")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 # -- CLI ------------------------------------------------------------------------------
 
 
@@ -661,6 +647,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     from memory import MemoryBank, get_embedder
+    from memory.files import atomic_write_text
 
     tmp_path = None
     if args.path is None:
@@ -711,9 +698,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     report["machine"]["loadavg_1m_at_start"] = load_start
     report["goals"] = goals(report)
     report["all_goals_met"] = all(g["met"] for g in report["goals"].values())
-    write_atomic(args.out, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     if args.md is not None:
-        write_atomic(args.md, markdown_table(report))
+        atomic_write_text(args.md, markdown_table(report))
     print_table(report)
     print(f"results -> {args.out}  ({report['total_s']:.0f} s)", file=sys.stderr)
     return report

@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
 from demos.run import build_runtime, summary_table, wide_console  # noqa: E402
 from graphs.parallel import run_parallel_teams  # noqa: E402
 from memory import MemoryBank  # noqa: E402
+from memory.files import atomic_write_text  # noqa: E402
 
 METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "completion_tokens", "wall_s", "admitted", "read_by_other")
 VARIANTS = ("none", "all", "novelty")
@@ -100,10 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
         "total_s": round(total_s, 2), "rows": rows, "per_seed": per_seed,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(report, indent=2))
-    os.replace(tmp_out, args.out)
+    atomic_write_text(args.out, json.dumps(report, indent=2))
     print(f"wrote {args.out}")
     return 0
 

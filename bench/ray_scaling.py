@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from memory.files import atomic_write_text  # noqa: E402
 from rl.rollout import RolloutResult, RolloutSpec
 from rl.workers import RolloutPool
 
@@ -242,10 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows, "speedup": rows[-1]["speedup"], "max_load_1m": busy_load, "paired_speedups": paired, "summaries_identical": identical,
         "mismatches": mismatches, "batches": batches, "total_s": round(total_s, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(report, indent=2))
-    os.replace(tmp_out, args.out)
+    atomic_write_text(args.out, json.dumps(report, indent=2))
     print(f"wrote {args.out}")
     return 0 if identical else 1
 

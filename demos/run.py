@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import uuid
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from memory import AdmissionPolicy, AdmitAll, InvalidFieldError, MemoryBank, MemoryBankError, NoveltyThreshold, RetrievalConfig
+from memory.files import atomic_write_text
 
 ADMISSION_CHOICES = "none|all|novelty[:THRESHOLD]|learned[:PATH]"
 
@@ -231,11 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.experience_bank.close()
     wide_console().print(summary_table([{"variant": summary["admission"], **summary}], f"{args.env} seed {args.seed}"))
     if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path = path.with_suffix(path.suffix + ".tmp")
-        tmp_path.write_text(json.dumps(summary, indent=2))
-        os.replace(tmp_path, path)
+        atomic_write_text(args.json, json.dumps(summary, indent=2))
     return 0
 
 

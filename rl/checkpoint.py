@@ -24,23 +24,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from memory import InvalidFieldError
+from memory.files import atomic_write_text
 
 LATEST = "latest.json"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_module(module: torch.nn.Module, path: Path, config: dict[str, Any]) -> None:

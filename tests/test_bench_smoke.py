@@ -79,3 +79,17 @@ def test_memory_ops_quick(tmp_path: Path) -> None:
     table = md.read_text()
     assert table.startswith("| metric |") and "search_by_vector" in table
     assert "search_by_vector" in proc.stdout  # the rich table was printed
+
+
+@pytest.mark.timeout(400)
+def test_ray_scaling_bench_runs_and_finds_identical_results(tmp_path: Path) -> None:
+    out = tmp_path / "ray.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ray_scaling.py"), "--episodes", "2", "--repeats", "1", "--max-steps", "4",
+         "--torch-threads", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=380,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["summaries_identical"] is True
+    assert [r["workers"] for r in report["rows"]] == [1, 2] and all(_positive(r["episodes_per_s_median"]) for r in report["rows"])
