@@ -482,7 +482,10 @@ class RolloutPool:
         return [r for r in results if r is not None]
 
     def close(self) -> None:
-        """Kill the workers; shut Ray down only if this pool started it."""
+        """Stop this process's environments, kill the workers; shut Ray down only if this pool started it."""
+        local, self._local = self._local, None
+        if local is not None:
+            local.close()
         actors, self._actors = self._actors, []
         if actors or self._owns_ray:
             import ray
