@@ -24,6 +24,9 @@ class MemoryHit:
     team: str  # the team that wrote the entry ("" if unknown)
 
 
+EXPERIENCE_VERSION = 1  # the "v" of experience records (graphs/experience.py writes them)
+
+
 @dataclass(frozen=True)
 class ExperienceHit:
     """A retrieved experience (MemRL) as agents see it; JSON-able, it lives in checkpointed state.
@@ -47,7 +50,7 @@ class ExperienceHit:
             data = json.loads(self.text)
         except (TypeError, ValueError):
             return None
-        if not isinstance(data, dict) or data.get("v") != 1 or data.get("outcome") not in ("success", "failure"):
+        if not isinstance(data, dict) or data.get("v") != EXPERIENCE_VERSION or data.get("outcome") not in ("success", "failure"):
             return None
         plan = data.get("plan")
         if not isinstance(plan, list) or not all(isinstance(a, str) for a in plan):

@@ -28,11 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from agents.memory_tools import ExperienceHit
+from agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit
 from memory import Entry, MemoryBank, Origin, RetrievalConfig
 from memory.retrieval import Hit
 
-EXPERIENCE_VERSION = 1  # checked by agents.memory_tools.ExperienceHit.parsed
 INTENT_WORDS = 38  # the bank accepts keys of up to 40 words
 
 # A utility estimator for Phase B: (query vector, candidates) -> Q per candidate.

@@ -115,6 +115,11 @@ class QNetTrainer:
             return self.net(torch.as_tensor(np.asarray(x, np.float32))).numpy()
 
 
+def candidate_features(query: np.ndarray, candidates: Sequence[tuple[Any, float]], key_vectors: np.ndarray) -> np.ndarray:
+    """Q-network inputs of (entry, similarity) candidates whose keys embed to `key_vectors`."""
+    return np.stack([qnet_features(query, k, s, e.visits, sum(e.uses.values())) for (e, s), k in zip(candidates, key_vectors)])
+
+
 class QUtility:
     """Phase-B utility for retrieval: each candidate's own Q blended with the Q-network's prediction.
 
@@ -128,13 +133,10 @@ class QUtility:
         self.bank = bank
         self.kappa = kappa
 
-    def features(self, query: np.ndarray, candidates: Sequence[tuple[Any, float]]) -> np.ndarray:
-        keys = self.bank.embed([e.key for e, _ in candidates])
-        return np.stack([qnet_features(query, k, s, e.visits, sum(e.uses.values())) for (e, s), k in zip(candidates, keys)])
-
     def __call__(self, query: np.ndarray, candidates: Sequence[tuple[Any, float]]) -> np.ndarray:
+        x = candidate_features(query, candidates, self.bank.embed([e.key for e, _ in candidates]))
         with torch.no_grad():
-            predicted = self.net(torch.as_tensor(self.features(query, candidates))).numpy()
+            predicted = self.net(torch.as_tensor(x)).numpy()
         return np.array([blend(e.q, e.visits, float(p), self.kappa) for (e, _), p in zip(candidates, predicted)])
 
 
@@ -143,27 +145,26 @@ def outcome_reward(summary: dict[str, Any]) -> float:
     return 1.0 if summary["success"] >= 1.0 else -1.0
 
 
-def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str, Any], *, alpha: float | None = None,
-                       write: bool = True) -> dict[str, Any]:
+def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str, Any], *, alpha: float | None = None) -> dict[str, Any]:
     """The driver's end-of-episode step: update Q of the experiences used, then write this episode back.
 
     Returns the Q-network training samples of this episode: for each used
     experience, its features against the episode's intent and the reward.
     """
     reward = outcome_reward(summary)
-    used = [e for e in summary.get("experiences_used", [])]
+    used = list(summary.get("experiences_used", []))
     samples = []
     if used:
-        entries = {e.id: e for e in bank.store_for("experience").get(tuple(namespace), used)}
-        query = bank.embed([summary["intent"]])[0]
-        keys = bank.embed([entries[i].key for i in used if i in entries])
-        for (i, key_vec) in zip([i for i in used if i in entries], keys):
-            e = entries[i]
-            sim = float(np.dot(query, key_vec) / (np.linalg.norm(query) * np.linalg.norm(key_vec) + 1e-12))
-            samples.append((qnet_features(query, key_vec, sim, e.visits, sum(e.uses.values())), reward))
-        update_used_entries(bank, namespace, [i for i in used if i in entries], reward, alpha=alpha)
+        found = bank.store_for("experience").get(tuple(namespace), used)  # in store order; expired ids are skipped
+        if found:
+            query = bank.embed([summary["intent"]])[0]
+            keys = bank.embed([e.key for e in found])
+            sims = keys @ query / (np.linalg.norm(keys, axis=1) * np.linalg.norm(query) + 1e-12)
+            x = candidate_features(query, [(e, float(s)) for e, s in zip(found, sims)], keys)
+            samples = [(row, reward) for row in x]
+            update_used_entries(bank, namespace, [e.id for e in found], reward, alpha=alpha)
     entry = None
-    if write and summary.get("intent"):
+    if summary.get("intent"):
         from graphs.experience import write_back
 
         entry = write_back(bank, namespace, summary)
