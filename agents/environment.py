@@ -24,6 +24,10 @@ class Observation:
     score: float = 0.0  # running score in [0, 1]
     done: bool = False
     success: bool = False
+    free_text: bool = False
+    """False: the action must be one of `valid_actions`. True: any non-empty string is an
+    action (answers, tool calls); `valid_actions` then lists the action forms as templates,
+    e.g. ``("answer <text>", "calculate <expression>")``, and the environment parses it."""
 
 
 @dataclass(frozen=True)

@@ -105,11 +105,12 @@ def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:
 
 def _make_worker_factory(args: argparse.Namespace, env_spec: str) -> Any:
     if args.agent == "scripted":
-        if not env_spec.startswith("twx:"):
-            raise InvalidFieldError("--agent", f"no scripted agent for {env_spec!r}", "use --agent llm, or a twx:<game> environment")
-        from agents.scripted import TWXExplorer
+        from rl.envs import scripted_agent_factory
 
-        return lambda team: TWXExplorer()
+        try:
+            return scripted_agent_factory(env_spec)
+        except ValueError as err:
+            raise InvalidFieldError("--agent", str(err), "use --agent llm, or an environment with a scripted agent") from err
     from agents.llm_agent import LLMAgent
 
     client = make_llm_client(args)

@@ -39,7 +39,7 @@ class TeamRuntime:
 
 
 def observation_dict(obs: Observation) -> dict[str, Any]:
-    return {"text": obs.text, "valid_actions": list(obs.valid_actions), "task": obs.task, "score": obs.score}
+    return {"text": obs.text, "valid_actions": list(obs.valid_actions), "task": obs.task, "score": obs.score, "free_text": obs.free_text}
 
 
 class RunRuntime:

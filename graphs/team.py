@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agents.base import AgentAction, LLMUsage, StepContext, step_key
+from agents.environment import Observation
 from agents.memory_tools import ExperienceHit, MemoryHit
 from graphs.runtime import RunRuntime, observation_dict
 from memory import Origin, StepCandidate
@@ -103,7 +104,7 @@ def build_team_graph(runtime: RunRuntime) -> Any:
             "action": action.action, "key": action.key, "reads": reads, "usage": action.usage.to_dict(), "error": action.error,
             "experiences": list(action.experiences),
         }
-        if action.error is None and action.action not in rt.observation.valid_actions:
+        if action.error is None and not _allowed(action.action, rt.observation):
             action.error = f"invalid action {action.action!r} (not among the valid actions)"
         if action.error is not None:
             ts.update(done=True, error=action.error, record={**record, "error": action.error}, pending=None)
@@ -170,3 +171,10 @@ def build_team_graph(runtime: RunRuntime) -> Any:
     graph.add_edge("act", "propose")
     graph.add_edge("propose", END)
     return graph.compile()
+
+
+def _allowed(action: str, observation: Observation) -> bool:
+    """A free-text environment parses any non-empty action itself; others take only their listed actions."""
+    if observation.free_text:
+        return bool(action.strip())
+    return action in observation.valid_actions

@@ -34,7 +34,7 @@ from graphs.parallel import run_parallel_teams
 from graphs.runtime import RunRuntime
 from graphs.trace import TraceWriter, collapse_records
 from memory import AdmissionDecision, AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
-from rl.envs import make_env_factory
+from rl.envs import make_env_factory, scripted_agent_factory
 from rl.trajectory import Episode, episode_from_records
 
 ADMISSION_VARIANTS = ("none", "all", "novelty", "learned")
@@ -260,16 +260,12 @@ class EnvPool:
 
 
 def agent_factory(agent: str, env: str, llm: Any = None) -> Any:
-    """team id -> a fresh agent: the scripted explorer (TextWorldExpress) or the LLM agent."""
+    """team id -> a fresh agent: the suite's scripted agent (`rl.envs.scripted_agent_factory`) or the LLM agent."""
     if agent == "scripted":
-        if not env.startswith("twx:"):
-            raise InvalidFieldError("agent", f"no scripted agent for {env!r}", "use agent llm, or a twx:<game> environment")
-        from agents.scripted import TWXExplorer
-
-        def scripted(team: str) -> Agent:
-            return TWXExplorer()
-
-        return scripted
+        try:
+            return scripted_agent_factory(env)
+        except ValueError as err:
+            raise InvalidFieldError("agent", str(err), "use agent llm, or an environment with a scripted agent") from err
     if llm is None:
         raise InvalidFieldError("llm", "missing for agent=llm", "pass an agents.llm.LLMClient to RolloutContext(llm=...)")
     from agents.llm_agent import LLMAgent

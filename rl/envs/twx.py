@@ -44,7 +44,6 @@ Specs (see `make_env_factory`):
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -341,66 +340,34 @@ def _java_message(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-# -- registry ----------------------------------------------------------------------------
+# -- factory ------------------------------------------------------------------------------
 
 
-def _load_object(path: str) -> Any:
-    module_name, _, attr_path = path.partition(":")
-    if not module_name or not attr_path:
-        raise ValueError(f"spec: {path!r} is neither twx:<game>[:params] nor module:factory; valid games: {', '.join(sorted(GAMES))}")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ValueError(f"spec: cannot import module {module_name!r} of {path!r}: {err}") from err
-    for part in attr_path.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError as err:
-            raise ValueError(f"spec: module {module_name!r} has no attribute {attr_path!r} (from {path!r})") from err
-    if not callable(obj):
-        raise ValueError(f"spec: {path!r} names {type(obj).__name__}, not a callable that returns an Environment")
-    return obj
+def make_twx_factory(spec: str, **overrides: Any) -> EnvFactory:
+    """A zero-argument factory of fresh `TWXEnv`s for ``twx:<game>[:param=v,...]``.
 
-
-def make_env_factory(spec: str, **overrides: Any) -> EnvFactory:
-    """A zero-argument factory of fresh environments for `spec`.
-
-    * ``twx:<game>[:param=v,...]`` -- a `TWXEnv`; `overrides` replace parameters of the spec
-      (game parameters, ``fold`` or ``step_limit``). Validated here, before any JVM starts.
-    * ``module:factory`` -- a user environment: `factory(**overrides)` (a function or an
-      `Environment` subclass) must return an `Environment`; checked on each call.
-
-    Raises `ValueError` naming the bad field (and listing valid games) on a bad spec.
+    `overrides` replace parameters of the spec (game parameters, ``fold`` or ``step_limit``).
+    Validated here, before any JVM starts; raises `ValueError` naming the bad field.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"spec: {spec!r} is empty; write twx:<game>[:param=v,...] or module:factory; valid games: {', '.join(sorted(GAMES))}")
-    spec = spec.strip()
-    if spec.startswith("twx:") or spec == "twx":
-        game, params = parse_twx_spec(spec)
-        merged = {**params, **overrides}
-        resolve_params(game, merged)  # fail now, not at the first reset
+    game, params = parse_twx_spec(spec)
+    merged = {**params, **overrides}
+    resolve_params(game, merged)  # fail now, not at the first reset
 
-        def twx_factory() -> Environment:
-            return TWXEnv(game, merged)
+    def twx_factory() -> Environment:
+        return TWXEnv(game, merged)
 
-        twx_factory.spec = spec  # type: ignore[attr-defined]
-        return twx_factory
-
-    target = _load_object(spec)
-
-    def user_factory() -> Environment:
-        env = target(**overrides)
-        if not isinstance(env, Environment):
-            raise TypeError(f"{spec!r} returned {type(env).__name__}, not an agents.environment.Environment")
-        return env
-
-    user_factory.spec = spec  # type: ignore[attr-defined]
-    return user_factory
+    twx_factory.spec = spec  # type: ignore[attr-defined]
+    return twx_factory
 
 
-def make_env(spec: str, **overrides: Any) -> Environment:
-    """One environment for `spec` (shorthand for `make_env_factory(spec, **overrides)()`)."""
-    return make_env_factory(spec, **overrides)()
+def scripted_agent_factory(spec: str) -> Any:
+    """team id -> a fresh scripted explorer (map-building, memory-reading; `agents.scripted`)."""
+    from agents.scripted import TWXExplorer
+
+    def scripted(team: str) -> Any:
+        return TWXExplorer()
+
+    return scripted
 
 
 def available_games() -> dict[str, str]:
@@ -414,8 +381,8 @@ __all__ = [
     "GameInfo",
     "TWXEnv",
     "available_games",
-    "make_env",
-    "make_env_factory",
+    "make_twx_factory",
+    "scripted_agent_factory",
     "parse_twx_spec",
     "resolve_params",
 ]
