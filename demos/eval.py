@@ -171,12 +171,8 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from demos.run import wide_console
-    from memory import MemoryBank
-    from rl.evaluate import load_admission_weights, load_qnet_weights, run_evaluation
-    from rl.workers import RolloutPool
+    from rl.evaluate import load_admission_weights, load_qnet_weights
 
     if isinstance(args.workers, bool) or args.workers < 0:
         raise InvalidFieldError("--workers", f"is {args.workers}", "pass 0 (in this process) or a positive number of Ray workers")
@@ -190,36 +186,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                 "use --workers 0 with --agent llm")
     out = Path(args.out).expanduser() if args.out else None
     started = time.perf_counter()
-    with ExitStack() as stack:
-        bank = None
-        pool_kwargs: dict[str, Any] = {}
-        if config.retrieval_variants:
-            folder = out / "experience" if out else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teammind-eval-"))) / "experience"
-            if args.workers > 0:
-                from rl.workers import ChromaServer  # only now: W > 0 needs a store many processes can open
+    llm = None
+    if args.agent == "llm":
+        from demos.run import make_llm_client
 
-                store = stack.enter_context(ChromaServer(folder)).store()
-                bank = store.open()
-                pool_kwargs["experience"] = store
-            else:
-                bank = MemoryBank(folder)
-                pool_kwargs["experience_bank"] = bank
-            stack.callback(bank.close)
-        pool = stack.enter_context(RolloutPool(args.workers, **pool_kwargs))
-        if args.agent == "llm":
-            from demos.run import make_llm_client
-
-            pool._local.llm = make_llm_client(args)  # noqa: SLF001 - RolloutPool has no LLM argument yet
-        bar = stack.enter_context(tqdm(total=config.episodes(), desc="eval", unit="ep", disable=args.quiet, file=sys.stderr))
-
-        def progress(result: Any) -> None:
-            spec = result.spec
-            stage = f"admission {spec.admission}" if spec.experience_namespace is None else f"stream {spec.retrieval}"
-            bar.set_postfix_str(f"{stage} seed {spec.seed}", refresh=False)
-            bar.update()
-
-        report = run_evaluation(config, pool, experience_bank=bank, admission_weights=admission_weights,
-                                qnet_weights=qnet_weights, on_result=progress)
+        llm = make_llm_client(args)
+    report = execute(config, workers=args.workers, llm=llm, admission_weights=admission_weights, qnet_weights=qnet_weights,
+                     out=out, quiet=args.quiet)
     report.config.update({
         "checkpoint": str(checkpoint) if checkpoint else None, "qnet": str(qnet) if qnet else None, "workers": args.workers,
         **({"llm": args.llm, "model": args.model} if args.agent == "llm" else {}),
@@ -241,6 +214,52 @@ def cmd_eval(args: argparse.Namespace) -> int:
         write_run_folder(out, data)
         print(f"wrote {out}/")
     return 0
+
+
+def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights: Any = None, qnet_weights: Any = None,
+            out: Path | None = None, quiet: bool = False) -> Any:
+    """Play `config` (an `EvalConfig`) on a rollout pool with a progress bar; the stream's store lives in out/experience.
+
+    `llm` is the LLM client for agent=llm (in-process only: workers must be 0).
+    """
+    from tqdm import tqdm
+
+    from memory import MemoryBank
+    from rl.evaluate import run_evaluation
+    from rl.workers import RolloutPool
+
+    if config.agent == "llm" and workers > 0:
+        raise InvalidFieldError("--agent", "llm runs in this process only (Ray rollout workers have no LLM client setting)",
+                                "use --workers 0 with --agent llm")
+    with ExitStack() as stack:
+        bank = None
+        pool_kwargs: dict[str, Any] = {}
+        if config.retrieval_variants:
+            folder = out / "experience" if out else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teammind-eval-"))) / "experience"
+            if workers > 0:
+                from rl.workers import ChromaServer  # only now: W > 0 needs a store many processes can open
+
+                store = stack.enter_context(ChromaServer(folder)).store()
+                bank = store.open()
+                pool_kwargs["experience"] = store
+            else:
+                bank = MemoryBank(folder)
+                pool_kwargs["experience_bank"] = bank
+            stack.callback(bank.close)
+        pool = stack.enter_context(RolloutPool(workers, **pool_kwargs))
+        if llm is not None:
+            pool._local.llm = llm  # noqa: SLF001 - RolloutPool has no LLM argument yet
+        bar = stack.enter_context(tqdm(total=config.episodes(), desc=f"eval {config.env} {config.agent}", unit="ep", disable=quiet,
+                                       file=sys.stderr))
+
+        def progress(result: Any) -> None:
+            spec = result.spec
+            stage = f"admission {spec.admission}" if spec.experience_namespace is None else f"stream {spec.retrieval}"
+            bar.set_postfix_str(f"{stage} seed {spec.seed}", refresh=False)
+            bar.update()
+
+        return run_evaluation(config, pool, experience_bank=bank, admission_weights=admission_weights,
+                              qnet_weights=qnet_weights, on_result=progress)
 
 
 def _seed_text(seeds: tuple[int, ...]) -> str:
@@ -270,19 +289,19 @@ def _label(key: str) -> str:
 
 
 def admission_table(rows: list[dict[str, Any]], title: str) -> Any:
-    """One row per admission variant: every SUMMARY_KEYS metric (mean over ±std), then the ratios."""
+    """One row per admission variant: every ROW_KEYS metric (mean over ±std), then the ratios."""
     from rich.table import Table
 
-    from graphs.parallel import SUMMARY_KEYS
+    from rl.evaluate import ROW_KEYS
 
     table = Table(title=title)
     ratios = (("env_steps_ratio_to_none", "steps / none"), ("llm_calls_ratio_to_none", "llm calls / none"),
               ("wall_s_ratio_to_none", "wall s / none"), ("admitted_ratio_to_all", "admitted / all"))
     table.add_column("variant", no_wrap=True, min_width=10)
-    for c in (*(_label(k) for k in SUMMARY_KEYS), *(label for _, label in ratios)):  # the seeds are in the title
+    for c in (*(_label(k) for k in ROW_KEYS), *(label for _, label in ratios)):  # the seeds are in the title
         table.add_column(c, justify="right")
     for r in rows:
-        table.add_row(r["variant"], *(_mean_std(r, k, "\n") for k in SUMMARY_KEYS),
+        table.add_row(r["variant"], *(_mean_std(r, k, "\n") for k in ROW_KEYS),
                       *(_ratio(r.get(k)) for k, _ in ratios))
     return table
 

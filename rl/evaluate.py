@@ -24,7 +24,7 @@ differ in epoch 3; hence the CLI's default of 3 epochs for the stream.
 
 Rows (`EvalReport.rows`, one per admission variant, exact CLI names):
 `variant`, `seeds` (the list), every `graphs.parallel.SUMMARY_KEYS` metric
-as the mean over seeds plus `<metric>_std` (population std), and the ratios
+and `score` (partial credit) as the mean over seeds plus `<metric>_std` (population std), and the ratios
 `env_steps_ratio_to_none`, `llm_calls_ratio_to_none`, `wall_s_ratio_to_none`,
 `admitted_ratio_to_all` (None when the baseline is absent or its mean is 0).
 
@@ -56,11 +56,12 @@ from memory import InvalidFieldError, MemoryBank
 from rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS, RolloutResult, RolloutSpec, StateDict
 
 RATIO_TO_NONE = ("env_steps", "llm_calls", "wall_s")
+ROW_KEYS = (*SUMMARY_KEYS, "score")  # score: the winner's partial credit in [0, 1] (ScienceWorld grades progress)
 MIN_CORRELATION_EXPERIENCES = 3  # fewer used experiences than this: no Pearson r
 EXPERIENCE_PREFIX = ("teammind", "eval-exp")
 WEIGHTS_VERSION = 1  # one fixed policy / Q-network for the whole evaluation
 MAX_SEEDS = 100_000  # a typo like 0..10000000 should fail fast, not queue ten million episodes
-PER_SEED_KEYS = ("score", "proposed", "reads", "rounds")
+PER_SEED_KEYS = ("proposed", "reads", "rounds")
 
 OnResult = Callable[[RolloutResult], None]
 
@@ -227,9 +228,9 @@ def _num(x: float) -> float:
 
 
 def aggregate(summaries: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Mean and population std over seeds of every SUMMARY_KEYS metric."""
+    """Mean and population std over seeds of every ROW_KEYS metric (SUMMARY_KEYS and the score)."""
     out: dict[str, float] = {}
-    for key in SUMMARY_KEYS:
+    for key in ROW_KEYS:
         values = [float(s[key]) for s in summaries]
         out[key] = _num(statistics.fmean(values)) if values else math.nan
         out[f"{key}_std"] = _num(statistics.pstdev(values)) if len(values) > 1 else 0.0
@@ -279,7 +280,7 @@ def per_seed_record(result: RolloutResult, comparison: str, variant: str, epoch:
     s = result.summary
     return {
         "comparison": comparison, "variant": variant, "seed": result.spec.seed, "epoch": epoch, "episode_id": result.spec.episode_id,
-        **{k: s[k] for k in SUMMARY_KEYS}, **{k: s.get(k) for k in PER_SEED_KEYS},
+        **{k: s[k] for k in ROW_KEYS}, **{k: s.get(k) for k in PER_SEED_KEYS},
         "experiences_retrieved": list(s.get("experiences_retrieved", [])), "experiences_used": list(s.get("experiences_used", [])),
         "episode_wall_s": _num(result.wall_s),
     }

@@ -93,3 +93,27 @@ def test_ray_scaling_bench_runs_and_finds_identical_results(tmp_path: Path) -> N
     report = json.loads(out.read_text())
     assert report["summaries_identical"] is True
     assert [r["workers"] for r in report["rows"]] == [1, 2] and all(_positive(r["episodes_per_s_median"]) for r in report["rows"])
+
+
+@pytest.mark.timeout(300)
+def test_suite_bench_writes_rows_for_every_variant_and_the_charts(tmp_path: Path) -> None:
+    pytest.importorskip("textworld_express", reason="needs the envs extra")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "suite.py"), "twx", "--quick", "--agents", "scripted", "--only", "twx:coin",
+         "--out", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, timeout=280, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "suite.json").read_text())
+    assert [r["variant"] for r in data["rows"]] == ["none", "all", "novelty", "learned"]
+    assert {r["variant"] for r in data["retrieval_rows"]} == {"similarity", "q"}
+    assert all(r["env"] == "twx:coin" and r["agent"] == "scripted" and len(r["seeds"]) == 2 for r in data["rows"])
+    assert data["rows"][0]["env_steps_ratio_to_none"] == 1.0
+    assert (tmp_path / "suite.png").stat().st_size > 10_000
+    assert (tmp_path / "twx-coin-scripted" / "eval.json").is_file()
+
+
+def test_suite_bench_rejects_an_unknown_cell() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "suite.py"), "twx", "--only", "twx:chess"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "--only" in proc.stderr and "twx:coin" in proc.stderr

@@ -1,0 +1,249 @@
+"""One suite, every variant, side by side: the evaluation table behind docs/results.md.
+
+A suite is a list of cells; a cell is one environment played by one kind of
+agent (`scripted` or `llm`). Each cell runs `teammind eval`'s two comparisons
+on the same seeds in one run (rl/evaluate.py):
+
+* admission: no memory (`none`), `all`, `novelty` threshold, `learned` (the
+  shipped TextWorldExpress policy; on other suites that is a transfer test);
+* retrieval: a task stream over `epochs` passes, `similarity` only vs `q`
+  (Q-reranked; per-entry Q plus, where it was trained, the shipped Q-network).
+
+Cells and their sizes (seeds, teams, step budget, epochs) are the presets in
+`SUITES`; each preset says why its sizes are what they are. Scripted cells
+use 20 seeds, LLM cells 5 (the embedded SmolLM2 by default, any
+OpenAI-compatible endpoint with `--llm URL`).
+
+    python bench/suite.py twx                    # TextWorldExpress: coin, mapreader, cookingworld
+    python bench/suite.py rg                     # reasoning-gym: arc_1d (scripted), gsm_symbolic (LLM)
+    python bench/suite.py sciworld               # ScienceWorld
+    python bench/suite.py rg --agents scripted   # only the scripted cells
+    python bench/suite.py twx --quick            # 2 seeds, 1 epoch pair: a smoke run
+
+Writes OUT/suite.json ({"suite", "rows", "retrieval_rows", "cells", "machine"}:
+every row carries `env`, `agent`, `variant`, `seeds`, each metric's mean and
+`<metric>_std`, and the ratios to no memory), OUT/<cell>/ (eval.json,
+per_seed.jsonl, admission.png, retrieval.png), and OUT/suite.png (bars per
+variant for every cell). `teammind report OUT` renders the folder as one page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from memory.files import atomic_write_text  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One environment x agent kind of a suite, with the sizes it is played at."""
+
+    env: str
+    agent: str  # "scripted" | "llm"
+    seeds: tuple[int, ...]
+    teams: int
+    max_steps: int
+    epochs: int  # passes of the retrieval stream
+    qnet: bool = False  # rank with the shipped Q-network (trained on TextWorldExpress) as well as per-entry Q
+    why: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.env.replace(':', '-').replace(',', '+')}-{self.agent}"
+
+
+TEST_SEEDS = tuple(range(100, 120))  # never used to train (1000..1999) or select (0..11) the shipped policy
+LLM_SEEDS = tuple(range(100, 105))
+
+SUITES: dict[str, tuple[Cell, ...]] = {
+    "twx": (
+        Cell("twx:coin", "scripted", TEST_SEEDS, 3, 30, 3, qnet=True,
+             why="the shipped policy's own game and sizes (K=3, 30 steps); TWX is deterministic, so 3 stream epochs show all there is"),
+        Cell("twx:mapreader", "scripted", TEST_SEEDS, 3, 30, 3, qnet=True, why="a second TWX game: the coin is far away, a map helps"),
+        Cell("twx:cookingworld", "scripted", TEST_SEEDS, 3, 40, 3, qnet=True,
+             why="the longest TWX game the scripted explorer solves (8-28 steps alone), hence 40 steps"),
+        Cell("twx:coin", "llm", LLM_SEEDS, 2, 10, 2, qnet=True,
+             why="SmolLM2 on 2 CPU cores takes ~1-3 s a call: 2 teams x 10 steps keeps a cell under ~20 min"),
+    ),
+    "rg": (
+        Cell("rg:arc_1d", "scripted", tuple(range(20)), 3, 12, 10,
+             why="hypothesis search through the python tool; 12 steps do not cover the whole library, so memory decides success"),
+        Cell("rg:gsm_symbolic", "llm", tuple(range(5)), 2, 3, 2,
+             why="grade-school word problems with template families; calculate + answer fits in 3 steps"),
+    ),
+    "sciworld": (
+        Cell("sciworld:find-animal", "scripted", tuple(range(20)), 3, 30, 3,
+             why="find, focus, move: rooms to explore (teams share what they saw) and object names to learn (experiences)"),
+        Cell("sciworld:find-animal", "llm", tuple(range(5)), 2, 8, 2,
+             why="SmolLM2 on 2 CPU cores; 8 steps per team keeps a cell under ~20 min"),
+    ),
+}
+
+
+def quick(cell: Cell) -> Cell:
+    """A smoke-sized cell: 2 seeds, 2 epochs, short episodes."""
+    return replace(cell, seeds=cell.seeds[:2], epochs=2, max_steps=min(cell.max_steps, 6))
+
+
+def run_cell(cell: Cell, out: Path, *, llm: Any, workers: int, quiet: bool) -> dict[str, Any]:
+    """Both comparisons of one cell; writes OUT/<cell>/ and returns its eval data."""
+    from demos.eval import execute, write_run_folder
+    from rl.checkpoints import shipped_admission_path, shipped_qnet_path
+    from rl.evaluate import EvalConfig, load_admission_weights, load_qnet_weights
+
+    config = EvalConfig(env=cell.env, seeds=cell.seeds, teams=cell.teams, max_steps=cell.max_steps, agent=cell.agent,
+                        retrieval_variants=("similarity", "q"), epochs=cell.epochs,
+                        run_name=f"suite-{cell.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    admission = load_admission_weights(shipped_admission_path())
+    qnet = load_qnet_weights(shipped_qnet_path()) if cell.qnet else None
+    folder = out / cell.name
+    started = time.perf_counter()
+    report = execute(config, workers=workers if cell.agent == "scripted" else 0, llm=llm if cell.agent == "llm" else None,
+                     admission_weights=admission, qnet_weights=qnet, out=folder, quiet=quiet)
+    report.config.update({"cell": cell.name, "why": cell.why, "qnet": str(shipped_qnet_path()) if cell.qnet else None,
+                          "total_s": round(time.perf_counter() - started, 2)})
+    data = report.to_dict()
+    write_run_folder(folder, data)
+    return data
+
+
+def tag_rows(rows: list[dict[str, Any]], cell: Cell) -> list[dict[str, Any]]:
+    return [{"env": cell.env, "agent": cell.agent, "cell": cell.name, **r} for r in rows]
+
+
+def plot_suite(path: Path, suite: str, rows: list[dict[str, Any]], retrieval_rows: list[dict[str, Any]]) -> None:
+    """One row of panels per cell: success (or score), env steps, LLM calls per admission variant; the stream's curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rl.plots import save_figure
+
+    cells = list(dict.fromkeys(r["cell"] for r in rows))
+    fig, axes = plt.subplots(len(cells), 4, figsize=(15, 3.2 * len(cells)), squeeze=False)
+    for i, cell in enumerate(cells):
+        mine = [r for r in rows if r["cell"] == cell]
+        names = [r["variant"] for r in mine]
+        first = ("score", "score (partial credit)") if mine[0]["env"].startswith("sciworld:") else ("success", "success")
+        last = ("llm_calls", "LLM calls") if mine[0]["agent"] == "llm" else ("admitted", "entries admitted")
+        for ax, (key, label) in zip(axes[i][:3], (first, ("env_steps", "env steps"), last)):
+            ax.bar(names, [r[key] for r in mine], yerr=[r[f"{key}_std"] for r in mine], capsize=3, color="tab:blue", alpha=0.8)
+            ax.set_title(f"{cell}: {label}", fontsize=8)
+            if key in ("success", "score"):
+                ax.set_ylim(0, 1.05)
+        ax = axes[i][3]
+        for r in (r for r in retrieval_rows if r["cell"] == cell):
+            ax.errorbar(range(1, len(r["success_by_epoch"]) + 1), r["success_by_epoch"], yerr=r["success_by_epoch_std"],
+                        marker="o", capsize=3, label=r["variant"])
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("stream epoch", fontsize=8)
+        ax.set_title(f"{cell}: stream success", fontsize=8)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"suite {suite}: admission variants (bars, mean ±std over seeds) and retrieval stream (curves)", fontsize=10)
+    save_figure(fig, path)
+
+
+def print_table(suite: str, rows: list[dict[str, Any]], retrieval_rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    from demos.run import wide_console
+
+    def ms(r: dict[str, Any], k: str) -> str:
+        return f"{r[k]:.2f} ±{r[f'{k}_std']:.2f}"
+
+    def ratio(x: float | None) -> str:
+        return "-" if x is None else f"x{x:.2f}"
+
+    table = Table(title=f"suite {suite}: admission (mean ±std over seeds)")
+    for c in ("env", "agent", "variant", "seeds", "success", "score", "env steps", "LLM calls", "prompt tok", "compl tok", "wall s",
+              "admitted", "read by other", "steps/none", "calls/none", "wall/none"):
+        table.add_column(c, justify="left" if c in ("env", "agent", "variant") else "right")
+    for r in rows:
+        table.add_row(r["env"], r["agent"], r["variant"], str(len(r["seeds"])), ms(r, "success"), ms(r, "score"), ms(r, "env_steps"),
+                      ms(r, "llm_calls"), f"{r['prompt_tokens']:.0f}", f"{r['completion_tokens']:.0f}", ms(r, "wall_s"), ms(r, "admitted"),
+                      ms(r, "read_by_other"), ratio(r["env_steps_ratio_to_none"]), ratio(r["llm_calls_ratio_to_none"]),
+                      ratio(r["wall_s_ratio_to_none"]))
+    stream = Table(title=f"suite {suite}: retrieval stream (success per epoch)")
+    for c in ("env", "agent", "variant", "seeds", "success by epoch", "last", "vs similarity", "Q~success r (n)"):
+        stream.add_column(c)
+    for r in retrieval_rows:
+        delta = r.get("last_epoch_success_delta_to_similarity")
+        corr = "-" if r["q_success_r"] is None else f"{r['q_success_r']:.2f}"
+        stream.add_row(r["env"], r["agent"], r["variant"], str(len(r["seeds"])), " > ".join(f"{x:.2f}" for x in r["success_by_epoch"]),
+                       f"{r['last_epoch_success']:.2f}", "-" if delta is None else f"{delta:+.2f}", f"{corr} ({r['q_success_n']})")
+    console = wide_console()
+    console.print(table)
+    console.print(stream)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("suite", choices=sorted(SUITES), help="which suite's cells to run")
+    p.add_argument("--agents", nargs="+", choices=("scripted", "llm"), default=["scripted", "llm"], help="which cells (default both)")
+    p.add_argument("--only", nargs="+", default=None, metavar="ENV", help="only the cells of these environment specs")
+    p.add_argument("--llm", default="embedded", help="embedded (local llama.cpp server) or an OpenAI-compatible base URL")
+    p.add_argument("--model", default=None, help="model name for --llm URL")
+    p.add_argument("--api-key", default=None, help="key for --llm URL (default: $TEAMMIND_LLM_API_KEY or $OPENAI_API_KEY)")
+    p.add_argument("--workers", type=int, default=0, help="Ray rollout workers for scripted cells (default 0: in this process)")
+    p.add_argument("--quick", action="store_true", help="smoke sizes: 2 seeds, 2 epochs, at most 6 steps")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default bench/results/suite_<suite>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    if args.workers < 0:
+        p.error(f"--workers: {args.workers} must be 0 (in this process) or more")
+    known = {c.env for c in SUITES[args.suite]}
+    for env in args.only or ():
+        if env not in known:
+            p.error(f"--only: {env!r} is not a cell of suite {args.suite}; choose from {sorted(known)}")
+    args.out = args.out or ROOT / "bench" / "results" / f"suite_{args.suite}"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cells = [quick(c) if args.quick else c for c in SUITES[args.suite]
+             if c.agent in args.agents and (args.only is None or c.env in args.only)]
+    llm = None
+    if any(c.agent == "llm" for c in cells):
+        from demos.run import make_llm_client
+
+        llm = make_llm_client(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    retrieval_rows: list[dict[str, Any]] = []
+    cells_meta = []
+    started = time.perf_counter()
+    for cell in cells:
+        data = run_cell(cell, args.out, llm=llm, workers=args.workers, quiet=args.quiet)
+        rows += tag_rows(data["rows"], cell)
+        retrieval_rows += tag_rows(data["retrieval_rows"], cell)
+        cells_meta.append({"cell": cell.name, "folder": cell.name, **data["config"]})
+    result = {
+        "suite": args.suite, "quick": args.quick, "rows": rows, "retrieval_rows": retrieval_rows, "cells": cells_meta,
+        "command": "python bench/suite.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "total_s": round(time.perf_counter() - started, 1),
+        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    atomic_write_text(args.out / "suite.json", json.dumps(result, indent=2))
+    plot_suite(args.out / "suite.png", args.suite, rows, retrieval_rows)
+    print_table(args.suite, rows, retrieval_rows)
+    print(f"wrote {args.out}/suite.json and suite.png in {result['total_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
