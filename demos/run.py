@@ -55,7 +55,7 @@ def parse_retrieval(spec: str) -> RetrievalConfig:
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Flags shared by `run` (and later `eval`)."""
-    p.add_argument("--env", default="twx:coin", help="environment spec, e.g. twx:coin, twx:cookingworld, module:factory")
+    p.add_argument("--env", default="twx:coin", help="environment spec: twx:<game>, rg:<dataset>, sciworld:<task>, or module:factory")
     p.add_argument("--teams", type=int, default=3, help="parallel teams K (default 3)")
     p.add_argument("--max-steps", type=int, default=30, help="step limit per team (default 30)")
     p.add_argument("--admission", default="novelty", help=f"{ADMISSION_CHOICES} (default novelty)")
