@@ -40,6 +40,14 @@ forced by the bank:
 * Entries of other kinds (MemRL experiences) in the same namespaces are not
   shown; steps written by agents (plain-text values) appear as
   `{"key": <summary>, "value": <text>}`.
+
+Outcome feedback (not part of BaseStore): after a task, an app calls
+`store.record_outcome(namespace, keys, reward)` (or `await
+store.arecord_outcome(...)`) with the items it read for that task; each item's
+Q moves toward the reward by MemRL's update Q <- Q + alpha * (r - Q)
+(`MemoryBank.update_q`), and the Q-weighted rerank of later ranked searches
+uses it. A later `put` over an item writes a fresh entry whose Q starts again
+at 0.
 """
 
 from __future__ import annotations
@@ -257,6 +265,40 @@ class BankStore(BaseStore):
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """`batch` in a worker thread: Chroma and the embedder are blocking."""
         return await asyncio.to_thread(self.batch, list(ops))
+
+    # -- outcome feedback (MemRL) ------------------------------------------------------
+    def record_outcome(
+        self, namespace: tuple[str, ...], keys: Sequence[str], reward: float, *, alpha: float | None = None
+    ) -> dict[str, float]:
+        """Feed a task's outcome back to the items it used; returns each item's new Q.
+
+        Applies MemRL's Monte-Carlo update Q <- Q + alpha * (r - Q) to every item
+        `keys` names in `namespace` (the exact namespace of each item, as a search
+        result's `item.namespace`), one atomic bank update (`MemoryBank.update_q`).
+        `reward` is the task outcome (the repo uses +1 for success, -1 for failure);
+        `alpha` defaults to the bank's. Ranked searches then order candidates by
+        (1 - lam) * z(similarity) + lam * z(Q), so items that led to good outcomes
+        come first. A key that is not an item of this store raises
+        `EntryNotFoundError` and nothing is updated; an empty `keys` does nothing.
+        """
+        ns = tuple(namespace) if isinstance(namespace, (tuple, list)) else namespace
+        if not isinstance(ns, tuple) or not ns or not all(isinstance(label, str) and label for label in ns):
+            raise InvalidFieldError("namespace", f"is {namespace!r}", 'pass the item\'s namespace tuple, e.g. ("users", "42")')
+        if isinstance(keys, str):
+            raise InvalidFieldError("keys", "is a single string", "pass a list of item keys, e.g. [item.key]")
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        missing = [k for k in keys if self._entry(ns, k) is None]
+        if missing:
+            raise EntryNotFoundError(f"no items {missing} in namespace {ns}; no Q was updated")
+        return self.bank.update_q(ns, keys, reward, alpha)
+
+    async def arecord_outcome(
+        self, namespace: tuple[str, ...], keys: Sequence[str], reward: float, *, alpha: float | None = None
+    ) -> dict[str, float]:
+        """`record_outcome` in a worker thread."""
+        return await asyncio.to_thread(self.record_outcome, namespace, keys, reward, alpha=alpha)
 
     # -- item <-> entry ----------------------------------------------------------------
     @staticmethod

@@ -238,3 +238,66 @@ def test_put_index_chooses_the_embedded_fields_and_false_keeps_the_item_out_of_r
     assert [r.key for r in store.search(ns, query="why was my kubernetes pod evicted?")] == ["titled"]
     assert store.get(ns, "hidden").value == {"text": "Kubernetes pod eviction under memory pressure"}
     assert {r.key for r in store.search(ns)} == {"titled", "hidden"}
+
+
+def _q(store: BankStore, ns: tuple[str, ...], key: str) -> float:
+    return store.bank.get(ns, key).q
+
+
+def test_record_outcome_moves_q_of_the_named_items_toward_the_reward(store: BankStore) -> None:
+    ns = ("users", "42", "solved")
+    store.put(ns, "a", {"text": "train leaves at 3pm travelling 60 km per hour"})
+    store.put(ns, "b", {"text": "a recipe for lemon cake"})
+    alpha = store.bank.alpha
+    assert store.record_outcome(ns, ["a"], 1.0) == pytest.approx({"a": alpha})
+    assert store.record_outcome(ns, ["a"], -1.0, alpha=0.5) == pytest.approx({"a": alpha + 0.5 * (-1.0 - alpha)})
+    assert _q(store, ns, "a") == pytest.approx(alpha + 0.5 * (-1.0 - alpha))
+    assert store.bank.get(ns, "a").visits == 2
+    assert _q(store, ns, "b") == 0.0  # items not named are untouched
+    assert store.get(ns, "a").value == {"text": "train leaves at 3pm travelling 60 km per hour"}  # the value is untouched
+    assert store.record_outcome(ns, [], 1.0) == {}
+
+
+def test_record_outcome_reranks_later_searches(store: BankStore) -> None:
+    ns = ("users", "42", "solved")
+    store.put(ns, "bus", {"text": "how many apples does Tom have after buying more apples at the market"})
+    store.put(ns, "pears", {"text": "how many pears does Ann have after buying more pears at the shop"})
+    store.put(ns, "eggs", {"text": "how many eggs does a farmer collect from his hens each week"})
+    store.put(ns, "weather", {"text": "the weather in Lisbon tomorrow afternoon"})
+    query = "how many apples does Tom have after buying apples?"
+    before = [r.key for r in store.search(ns, query=query)]
+    assert before[0] == "bus"
+    helpful = before[1]
+    for _ in range(3):
+        store.record_outcome(ns, ["bus"], -1.0)
+        store.record_outcome(ns, [helpful], 1.0)
+    after = [r.key for r in store.search(ns, query=query)]
+    assert after[0] == helpful and after.index("bus") > 0
+
+
+def test_record_outcome_on_a_missing_key_updates_nothing(store: BankStore) -> None:
+    from memory import EntryNotFoundError
+
+    ns = ("users", "42")
+    store.put(ns, "a", {"text": "kept"})
+    with pytest.raises(EntryNotFoundError, match="nope"):
+        store.record_outcome(ns, ["a", "nope"], 1.0)
+    with pytest.raises(EntryNotFoundError):
+        store.record_outcome(("users", "43"), ["a"], 1.0)  # another tenant's namespace does not see the item
+    assert _q(store, ns, "a") == 0.0
+    with pytest.raises(InvalidFieldError) as err:
+        store.record_outcome(ns, "a", 1.0)
+    assert err.value.field == "keys"
+    with pytest.raises(InvalidFieldError) as err:
+        store.record_outcome((), ["a"], 1.0)
+    assert err.value.field == "namespace"
+    with pytest.raises(InvalidFieldError) as err:
+        store.record_outcome(ns, ["a"], float("nan"))
+    assert err.value.field == "reward"
+
+
+def test_arecord_outcome_is_the_async_twin(store: BankStore) -> None:
+    ns = ("users", "42")
+    store.put(ns, "a", {"text": "kept"})
+    assert asyncio.run(store.arecord_outcome(ns, ["a"], 1.0, alpha=1.0)) == {"a": 1.0}
+    assert _q(store, ns, "a") == 1.0
