@@ -11,6 +11,11 @@ case/whitespace/punctuation-insensitive match, then a list number, then the
 closest action by token overlap; if nothing fits, a deterministic valid action
 is taken and the returned `LLMAgentAction.fallback` says so. Endpoint problems
 never raise out of `act`: the action comes back with `error` set to the reason.
+
+Free-text observations (`Observation.free_text`, e.g. reasoning-gym): the
+schema's "action" is any string, the prompt lists the action forms (the
+templates in `valid_actions`), and `match_free_text` keeps a reply that starts
+with a template verb as written and turns anything else into ``answer <reply>``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ from agents.memory_tools import MemoryHit, quote_untrusted
 SYSTEM_PROMPT = (
     "You play a text game step by step. Choose the next action. "
     'Answer with one JSON object: {"action": "<one of the valid actions, copied exactly>", '
+    '"note": "<one short sentence: what you learned so far that helps the task>"}.'
+)
+
+
+FREE_TEXT_SYSTEM_PROMPT = (
+    "You solve a task step by step. Each step you take one action, written in one of the action forms you are given "
+    "(for example 'answer <text>' for your final answer, or a tool call). "
+    'Answer with one JSON object: {"action": "<the action, in one of the forms>", '
     '"note": "<one short sentence: what you learned so far that helps the task>"}.'
 )
 
@@ -63,10 +76,10 @@ def extract_reply(text: str) -> tuple[Any, str]:
     text = (text or "").strip()
     obj: Any = None
     candidates = [text]
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     if fenced:
         candidates.append(fenced.group(1))
-    braced = re.search(r"\{.*\}", text, re.S)
+    braced = re.search(r"\{.*\}", text, re.DOTALL)
     if braced:
         candidates.append(braced.group(0))
     for cand in candidates:
@@ -93,7 +106,7 @@ def extract_reply(text: str) -> tuple[Any, str]:
     if isinstance(obj, str | int):
         return obj, ""
     # not JSON at all: a regex for "action": "...", else the whole text
-    m = re.search(r'"?action"?\s*[:=]\s*"([^"]+)"', text, re.I)
+    m = re.search(r'"?action"?\s*[:=]\s*"([^"]+)"', text, re.IGNORECASE)
     if m:
         return m.group(1), ""
     return text, ""
@@ -146,12 +159,40 @@ def match_action(candidate: Any, valid_actions: tuple[str, ...] | list[str]) -> 
     return (best, "overlap") if best is not None else (None, "fallback")
 
 
-def reply_schema(valid_actions: tuple[str, ...] | list[str], note_chars: int = 160) -> dict[str, Any]:
-    """JSON schema of the reply: the action is one of the valid actions; a short note."""
+def template_verbs(templates: tuple[str, ...] | list[str]) -> list[str]:
+    """The leading words of free-text action templates ("answer <text>" -> "answer")."""
+    verbs = []
+    for t in templates:
+        words = str(t).split()
+        if words and not words[0].startswith("<") and words[0].lower() not in verbs:
+            verbs.append(words[0].lower())
+    return verbs
+
+
+def match_free_text(candidate: Any, templates: tuple[str, ...] | list[str]) -> tuple[str | None, str]:
+    """A free-text action from the model's answer: kept as written when it starts with a template verb,
+    else taken as the answer ("answer " + text, when "answer" is a form). (None, "fallback") when empty."""
+    if candidate is None or isinstance(candidate, bool):
+        return None, "fallback"
+    text = str(candidate).strip()
+    if not text:
+        return None, "fallback"
+    verbs = template_verbs(templates)
+    m = re.match(r"([A-Za-z_]+)\b", text)
+    if m and m.group(1).lower() in verbs:
+        return m.group(1).lower() + text[len(m.group(1)) :], "free"
+    if "answer" in verbs or not verbs:
+        return f"answer {text}", "free-answer"
+    return f"{verbs[0]} {text}", "free-answer"
+
+
+def reply_schema(valid_actions: tuple[str, ...] | list[str], note_chars: int = 160, free_text: bool = False) -> dict[str, Any]:
+    """JSON schema of the reply: the action is one of the valid actions (free text: any string); a short note."""
+    action: dict[str, Any] = {"type": "string", "minLength": 1} if free_text else {"type": "string", "enum": list(dict.fromkeys(valid_actions))}
     return {
         "type": "object",
         "properties": {
-            "action": {"type": "string", "enum": list(dict.fromkeys(valid_actions))},
+            "action": action,
             "note": {"type": "string", "maxLength": note_chars},
         },
         "required": ["action", "note"],
@@ -201,6 +242,8 @@ class LLMAgent(Agent):
         observation_chars: int = 700,
         value_chars: int = 300,
         constrain: bool = True,
+        free_text_max_tokens: int = 512,
+        task_chars: int = 2500,
     ) -> None:
         self.client = llm if isinstance(llm, LLMClient) else LLMClient(llm)
         self.max_tokens = max_tokens
@@ -213,6 +256,8 @@ class LLMAgent(Agent):
         self.observation_chars = observation_chars
         self.value_chars = value_chars
         self.constrain = constrain  # send a JSON schema whose "action" is an enum of the valid actions
+        self.free_text_max_tokens = free_text_max_tokens  # free-text actions (answers, code) need room
+        self.task_chars = task_chars  # free-text tasks (questions) are shown up to this many characters
         self._history: deque[tuple[str, str]] = deque(maxlen=max(history_steps, 1) * 4)
         self.last_messages: list[dict[str, str]] = []  # the prompt of the last call (for traces and tests)
 
@@ -249,37 +294,52 @@ class LLMAgent(Agent):
 
     def build_messages(self, ctx: StepContext, memory_block: str, history: list[tuple[str, str]]) -> list[dict[str, str]]:
         obs = ctx.observation
+        free = bool(getattr(obs, "free_text", False))
+        system = FREE_TEXT_SYSTEM_PROMPT if free else SYSTEM_PROMPT
         valid = list(obs.valid_actions)
         shown = valid[: self.max_actions_shown]
         actions = "\n".join(f"- {a}" for a in shown) + (f"\n(+{len(valid) - len(shown)} more)" if len(valid) > len(shown) else "")
         obs_text = obs.text.strip()
+        task = ctx.task.strip()
+        if free:
+            if len(task) > self.task_chars:
+                task = task[: self.task_chars] + "..."
+            if obs_text == ctx.task.strip():
+                obs_text = "(the task above; nothing done yet)"
         if len(obs_text) > self.observation_chars:
             obs_text = obs_text[: self.observation_chars] + "..."
 
         def compose(hist: list[tuple[str, str]], mem: str) -> str:
-            parts = [f"Task: {ctx.task.strip()}", f"Step {ctx.step_index + 1} of {ctx.max_steps}."]
+            parts = [f"Task: {task}", f"Step {ctx.step_index + 1} of {ctx.max_steps}."]
             if hist:
-                lines = [f"- {a} -> {_one_line(o, 120)}" for a, o in hist]
+                lines = [f"- {_one_line(a, 120)} -> {_one_line(o, 120)}" if free else f"- {a} -> {_one_line(o, 120)}" for a, o in hist]
                 parts.append("Your last steps:\n" + "\n".join(lines))
             if mem:
                 parts.append(mem)
             parts.append(f"Now: {obs_text}")
-            parts.append(f"Valid actions:\n{actions}")
-            parts.append('Reply with JSON only: {"action": "<one valid action>", "note": "<one sentence: what you see or learned>"}')
+            if free:
+                parts.append(
+                    f"Action forms (write the action as free text in one of these forms; <...> is yours to fill in):\n{actions}\n"
+                    "An action that starts with none of these words is taken as your answer."
+                )
+                parts.append('Reply with JSON only: {"action": "<your action, in one of the forms>", "note": "<one sentence: what you see or learned>"}')
+            else:
+                parts.append(f"Valid actions:\n{actions}")
+                parts.append('Reply with JSON only: {"action": "<one valid action>", "note": "<one sentence: what you see or learned>"}')
             return "\n\n".join(parts)
 
         hist = history[-self.history_steps :] if self.history_steps > 0 else []
         mem = memory_block
         user = compose(hist, mem)
         # keep within the prompt budget: drop old steps first, then the memory values
-        while _count(SYSTEM_PROMPT) + _count(user) > self.prompt_budget_tokens and hist:
+        while _count(system) + _count(user) > self.prompt_budget_tokens and hist:
             hist = hist[1:]
             user = compose(hist, mem)
-        if _count(SYSTEM_PROMPT) + _count(user) > self.prompt_budget_tokens and mem:
-            mem = mem[: max(0, len(mem) - 4 * (_count(SYSTEM_PROMPT) + _count(user) - self.prompt_budget_tokens))]
+        if _count(system) + _count(user) > self.prompt_budget_tokens and mem:
+            mem = mem[: max(0, len(mem) - 4 * (_count(system) + _count(user) - self.prompt_budget_tokens))]
             mem = mem.rsplit("\n", 1)[0] + "\n</shared_memory>" if mem else ""
             user = compose(hist, mem)
-        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     # ---- act
     def act(self, ctx: StepContext) -> LLMAgentAction:
@@ -288,17 +348,20 @@ class LLMAgent(Agent):
         memory_block, reads = self._memory_block(ctx)
         messages = self.build_messages(ctx, memory_block, history)
         self.last_messages = messages
+        free = bool(getattr(ctx.observation, "free_text", False))
         try:
             reply = self.client.chat(
                 messages,
                 json_mode=True,
-                json_schema=reply_schema(valid) if self.constrain and valid else None,
-                max_tokens=self.max_tokens,
+                json_schema=reply_schema(valid, free_text=free) if self.constrain and valid else None,
+                max_tokens=max(self.max_tokens, self.free_text_max_tokens) if free else self.max_tokens,
                 temperature=self.temperature,
                 team=ctx.team,
             )
         except LLMError as exc:
             return LLMAgentAction(action="", error=f"LLM call failed: {exc.reason}", usage=exc.usage, reads=reads, match="error")
+        if free:
+            return self._free_text_action(reply, valid, reads)
 
         if not valid:
             return LLMAgentAction(action="", error="no valid actions to choose from", usage=reply.usage, reads=reads, reply=reply.text[:500], match="error")
@@ -318,3 +381,15 @@ class LLMAgent(Agent):
             match=how,
             reply=reply.text[:500],
         )
+
+    def _free_text_action(self, reply: Any, templates: tuple[str, ...], reads: list[str]) -> LLMAgentAction:
+        """A free-text observation: the reply's action is kept as written (see `match_free_text`)."""
+        usage = reply.usage if isinstance(reply.usage, LLMUsage) else LLMUsage()
+        candidate, note = extract_reply(reply.text)
+        action, how = match_free_text(candidate, templates)
+        note = _one_line(note, 200) if isinstance(note, str) else ""
+        if action is None:
+            return LLMAgentAction(action="", error="the reply has no action", usage=usage, reads=reads, reply=reply.text[:500], match="error",
+                                  fallback=True)
+        return LLMAgentAction(action=action, key=note or _one_line(action, 200), tool=action.split(None, 1)[0].lower(), usage=usage, reads=reads,
+                              match=how, reply=reply.text[:500])

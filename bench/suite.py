@@ -23,7 +23,8 @@ OpenAI-compatible endpoint with `--llm URL`).
 Writes OUT/suite.json ({"suite", "rows", "retrieval_rows", "cells", "machine"}:
 every row carries `env`, `agent`, `variant`, `seeds`, each metric's mean and
 `<metric>_std`, and the ratios to no memory), OUT/<cell>/ (eval.json,
-per_seed.jsonl, admission.png, retrieval.png), and OUT/suite.png (bars per
+per_seed.jsonl, admission.png, retrieval.png), OUT/suite.md (the tables in
+Markdown) and OUT/suite.png (bars per
 variant for every cell). `teammind report OUT` renders the folder as one page.
 """
 
@@ -56,6 +57,7 @@ class Cell:
     teams: int
     max_steps: int
     epochs: int  # passes of the retrieval stream
+    stream_tasks: str = "repeat"  # "fresh": every stream epoch plays new seeds (rl/evaluate.py EvalConfig.stream_seeds)
     qnet: bool = False  # rank with the shipped Q-network (trained on TextWorldExpress) as well as per-entry Q
     why: str = ""
 
@@ -104,7 +106,7 @@ def run_cell(cell: Cell, out: Path, *, llm: Any, workers: int, quiet: bool) -> d
     from rl.evaluate import EvalConfig, load_admission_weights, load_qnet_weights
 
     config = EvalConfig(env=cell.env, seeds=cell.seeds, teams=cell.teams, max_steps=cell.max_steps, agent=cell.agent,
-                        retrieval_variants=("similarity", "q"), epochs=cell.epochs,
+                        retrieval_variants=("similarity", "q"), epochs=cell.epochs, stream_tasks=cell.stream_tasks,
                         run_name=f"suite-{cell.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     admission = load_admission_weights(shipped_admission_path())
     qnet = load_qnet_weights(shipped_qnet_path()) if cell.qnet else None
@@ -189,6 +191,40 @@ def print_table(suite: str, rows: list[dict[str, Any]], retrieval_rows: list[dic
     console.print(stream)
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The suite's two tables as Markdown (docs/results.md pastes them)."""
+
+    def ms(r: dict[str, Any], k: str, digits: int = 2) -> str:
+        return f"{r[k]:.{digits}f} ± {r[f'{k}_std']:.{digits}f}"
+
+    def ratio(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f}x"
+
+    lines = [
+        "| env | agent | variant | seeds | success | score | env steps | LLM calls | prompt tokens | completion tokens | wall s "
+        "| admitted | read by other | steps / none | LLM calls / none | wall / none |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['env']} | {r['agent']} | {r['variant']} | {len(r['seeds'])} | {ms(r, 'success')} | {ms(r, 'score')} "
+            f"| {ms(r, 'env_steps', 1)} | {ms(r, 'llm_calls', 1)} | {r['prompt_tokens']:.0f} | {r['completion_tokens']:.0f} "
+            f"| {ms(r, 'wall_s')} | {ms(r, 'admitted', 1)} | {ms(r, 'read_by_other', 1)} | {ratio(r['env_steps_ratio_to_none'])} "
+            f"| {ratio(r['llm_calls_ratio_to_none'])} | {ratio(r['wall_s_ratio_to_none'])} |"
+        )
+    lines += ["", "| env | agent | retrieval | seeds | epochs | success by epoch | last epoch | vs similarity | Q~success r (n) |",
+              "|---|---|---|---:|---:|---|---:|---:|---:|"]
+    for r in result["retrieval_rows"]:
+        delta = r.get("last_epoch_success_delta_to_similarity")
+        corr = "-" if r["q_success_r"] is None else f"{r['q_success_r']:.2f}"
+        lines.append(
+            f"| {r['env']} | {r['agent']} | {r['variant']} | {len(r['seeds'])} | {r['epochs']} "
+            f"| {' > '.join(f'{x:.2f}' for x in r['success_by_epoch'])} | {ms(r, 'success')} "
+            f"| {'-' if delta is None else f'{delta:+.2f}'} | {corr} ({r['q_success_n']}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -239,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
     atomic_write_text(args.out / "suite.json", json.dumps(result, indent=2))
+    atomic_write_text(args.out / "suite.md", markdown(result))
     plot_suite(args.out / "suite.png", args.suite, rows, retrieval_rows)
     print_table(args.suite, rows, retrieval_rows)
     print(f"wrote {args.out}/suite.json and suite.png in {result['total_s']:.0f} s")

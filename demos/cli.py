@@ -17,11 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
     from demos import run as run_cli
 
     run_cli.add_parser(sub)
+    from demos import app_store as app_cli
     from demos import eval as eval_cli
+    from demos import report as report_cli
     from demos import train as train_cli
 
     train_cli.add_parser(sub)
     eval_cli.add_parser(sub)
+    app_cli.add_parser(sub)
+    report_cli.add_parser(sub)
     try:
         from agents import cli as agents_cli
 

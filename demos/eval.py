@@ -86,6 +86,8 @@ def add_parser(subparsers: Any) -> None:
                    help="retrieval variants of the experience stream (turns the stream on; default with --epochs >= 2: similarity q)")
     p.add_argument("--epochs", type=int, default=None,
                    help=f"passes of the retrieval stream over the seeds (>= 2 turns it on; default {DEFAULT_STREAM_EPOCHS} when it is on)")
+    p.add_argument("--stream-tasks", choices=("repeat", "fresh"), default="repeat",
+                   help="repeat: every epoch replays --seeds (default); fresh: every epoch plays new seeds, so only transfer helps")
     p.add_argument("--stream-admission", choices=ADMISSION_VARIANTS, default="all", help="admission during the stream (default all)")
     p.add_argument("--checkpoint", default=None, help="learned admission policy (.safetensors; default: the shipped one)")
     p.add_argument("--qnet", default=None,
@@ -162,7 +164,7 @@ def build_config(args: argparse.Namespace) -> Any:
     try:
         return EvalConfig(env=args.env, seeds=tuple(args.seeds), teams=args.teams, max_steps=args.max_steps, agent=args.agent,
                           variants=tuple(args.variants), retrieval_variants=retrieval_variants, epochs=epochs,
-                          stream_admission=args.stream_admission, run_name=run_name)
+                          stream_admission=args.stream_admission, stream_tasks=args.stream_tasks, run_name=run_name)
     except InvalidFieldError as err:
         raise InvalidFieldError("--" + err.field.replace("_", "-"), err.problem, err.fix) from err
 

@@ -31,7 +31,7 @@ and `score` (partial credit) as the mean over seeds plus `<metric>_std` (populat
 Retrieval rows (`EvalReport.retrieval_rows`): `variant`, `seeds`, `epochs`,
 `stream_admission`, the last epoch's SUMMARY_KEYS means and `_std`,
 `success_by_epoch` / `success_by_epoch_std` (lists, one per epoch),
-`last_epoch_success`, `last_epoch_success_delta_to_similarity`,
+`last_epoch_success`, `last_epoch_success_delta_to_similarity`, `stream_tasks`,
 `experiences_stored`, `experiences_used_per_episode`,
 `experiences_used_distinct`, `q_mean_used`, and MemRL's "Q correlates with
 success" check: `q_success_r` (Pearson r between an experience's final Q and
@@ -60,6 +60,7 @@ ROW_KEYS = (*SUMMARY_KEYS, "score")  # score: the winner's partial credit in [0,
 MIN_CORRELATION_EXPERIENCES = 3  # fewer used experiences than this: no Pearson r
 EXPERIENCE_PREFIX = ("teammind", "eval-exp")
 WEIGHTS_VERSION = 1  # one fixed policy / Q-network for the whole evaluation
+STREAM_TASKS = ("repeat", "fresh")
 MAX_SEEDS = 100_000  # a typo like 0..10000000 should fail fast, not queue ten million episodes
 PER_SEED_KEYS = ("proposed", "reads", "rounds")
 
@@ -156,6 +157,7 @@ class EvalConfig:
     retrieval_variants: tuple[str, ...] = ()
     epochs: int = 3  # passes of the retrieval stream (ignored when it is off)
     stream_admission: str = "all"
+    stream_tasks: str = "repeat"  # "repeat": every epoch plays `seeds` again; "fresh": epoch e plays new seeds (see stream_seeds)
     run_name: str = "eval"
     novelty_threshold: float = 0.9
 
@@ -172,6 +174,8 @@ class EvalConfig:
             raise InvalidFieldError("seeds", "has repeats", "list every seed once")
         _check_names("variants", self.variants, ADMISSION_VARIANTS, allow_empty=bool(self.retrieval_variants))
         _check_names("retrieval_variants", self.retrieval_variants, RETRIEVAL_VARIANTS, allow_empty=True)
+        if self.stream_tasks not in STREAM_TASKS:
+            raise InvalidFieldError("stream_tasks", f"is {self.stream_tasks!r}", f"use one of {STREAM_TASKS}")
         if self.stream_admission not in ADMISSION_VARIANTS:
             raise InvalidFieldError("stream_admission", f"is {self.stream_admission!r}", f"use one of {ADMISSION_VARIANTS}")
         for name, lo in (("teams", 1), ("max_steps", 1), ("epochs", 1)):
@@ -188,6 +192,19 @@ class EvalConfig:
     def episodes(self) -> int:
         """How many episodes the evaluation plays (progress bars)."""
         return len(self.seeds) * (len(self.variants) + len(self.retrieval_variants) * self.epochs)
+
+    def stream_seeds(self, epoch: int) -> list[int]:
+        """The seeds epoch `epoch` (1-based) of the stream plays.
+
+        "repeat" plays `seeds` every epoch (MemRL's passes over one task set; a
+        task then finds its own past experience). "fresh" shifts them by
+        (epoch - 1) x span, span = max - min + 1, so every epoch brings tasks not
+        seen before and only experience that transfers between tasks can help.
+        """
+        if self.stream_tasks == "repeat":
+            return list(self.seeds)
+        span = max(self.seeds) - min(self.seeds) + 1
+        return [s + (epoch - 1) * span for s in self.seeds]
 
     def experience_namespace(self, variant: str) -> tuple[str, ...]:
         return (*EXPERIENCE_PREFIX, self.run_name, variant)
@@ -307,7 +324,7 @@ def stream_specs(config: EvalConfig, epoch: int) -> list[RolloutSpec]:
                     max_steps=config.max_steps, admission=config.stream_admission, retrieval=variant, sample_admission=False,
                     experience_namespace=config.experience_namespace(variant), agent=config.agent,
                     novelty_threshold=config.novelty_threshold)
-        for seed in config.seeds
+        for seed in config.stream_seeds(epoch)
         for variant in config.retrieval_variants
     ]
 
@@ -364,6 +381,7 @@ def run_retrieval_stream(config: EvalConfig, pool: Any, bank: MemoryBank, admiss
         success_by_epoch = [aggregate(rows_)["success"] for rows_ in by_epoch[v]]
         rows.append({
             "variant": v, "seeds": list(config.seeds), "epochs": config.epochs, "stream_admission": config.stream_admission,
+            "stream_tasks": config.stream_tasks,
             **aggregate(last),
             "success_by_epoch": success_by_epoch,
             "success_by_epoch_std": [aggregate(rows_)["success_std"] for rows_ in by_epoch[v]],
