@@ -15,12 +15,12 @@ use 20 seeds, LLM cells 5 (the embedded SmolLM2 by default, any
 OpenAI-compatible endpoint with `--llm URL`).
 
     python bench/suite.py twx                    # TextWorldExpress: coin, mapreader, cookingworld
-    python bench/suite.py rg                     # reasoning-gym: arc_1d (scripted), gsm_symbolic (LLM)
+    python bench/suite.py rg                     # reasoning-gym: arc_1d (scripted), chain_sum + gsm_symbolic (LLM)
     python bench/suite.py sciworld               # ScienceWorld
     python bench/suite.py rg --agents scripted   # only the scripted cells
     python bench/suite.py twx --quick            # 2 seeds, 1 epoch pair: a smoke run
 
-Writes OUT/suite.json ({"suite", "rows", "retrieval_rows", "cells", "machine"}:
+Writes OUT/suite.json ({"suite", "rows", "retrieval_rows", "cells", "commands", "machine"}:
 every row carries `env`, `agent`, `variant`, `seeds`, each metric's mean and
 `<metric>_std`, and the ratios to no memory), OUT/<cell>/ (eval.json,
 per_seed.jsonl, admission.png, retrieval.png), OUT/suite.md (the tables in
@@ -60,12 +60,14 @@ class Cell:
     stream_tasks: str = "repeat"  # "fresh": every stream epoch plays new seeds (rl/evaluate.py EvalConfig.stream_seeds)
     qnet: bool = False  # rank with the shipped Q-network (trained on TextWorldExpress) as well as per-entry Q
     why: str = ""
+    label: str = ""  # a short folder name when the spec is long
 
     @property
     def name(self) -> str:
-        return f"{self.env.replace(':', '-').replace(',', '+')}-{self.agent}"
+        return f"{self.label or self.env.replace(':', '-').replace(',', '+')}-{self.agent}"
 
 
+ARC_FAMILIES = tuple(f"move_{k}pix_solid_{d}" for k in (1, 2, 3, 4) for d in ("left", "right")) + ("gravity_left", "gravity_right")
 TEST_SEEDS = tuple(range(100, 120))  # never used to train (1000..1999) or select (0..11) the shipped policy
 LLM_SEEDS = tuple(range(100, 105))
 
@@ -80,16 +82,20 @@ SUITES: dict[str, tuple[Cell, ...]] = {
              why="SmolLM2 on 2 CPU cores takes ~1-3 s a call: 2 teams x 10 steps keeps a cell under ~20 min"),
     ),
     "rg": (
-        Cell("rg:arc_1d", "scripted", tuple(range(20)), 3, 12, 10,
-             why="hypothesis search through the python tool; 12 steps do not cover the whole library, so memory decides success"),
-        Cell("rg:gsm_symbolic", "llm", tuple(range(5)), 2, 3, 2,
-             why="grade-school word problems with template families; calculate + answer fits in 3 steps"),
+        Cell(f"rg:arc_1d:task_names={'|'.join(ARC_FAMILIES)}", "scripted", tuple(range(20)), 3, 4, 10, stream_tasks="fresh", label="rg-arc_1d-10families",
+             why="10 look-alike arc_1d rule families; 4 steps per team do not cover the 43-hypothesis library, so shared "
+                 "failures and transferred rules decide success; the stream brings new puzzles every epoch"),
+        Cell("rg:chain_sum", "llm", tuple(range(5)), 2, 3, 2, stream_tasks="fresh",
+             why="sums of a few numbers: calculate + answer fits in 3 steps, within reach of SmolLM2-135M"),
+        Cell("rg:gsm_symbolic", "llm", tuple(range(5)), 2, 3, 2, stream_tasks="fresh",
+             why="grade-school word problems from 100 templates; calculate + answer fits in 3 steps"),
     ),
     "sciworld": (
-        Cell("sciworld:find-animal", "scripted", tuple(range(20)), 3, 30, 3,
-             why="find, focus, move: rooms to explore (teams share what they saw) and object names to learn (experiences)"),
-        Cell("sciworld:find-animal", "llm", tuple(range(5)), 2, 8, 2,
-             why="SmolLM2 on 2 CPU cores; 8 steps per team keeps a cell under ~20 min"),
+        Cell("sciworld:find-animal", "scripted", tuple(range(20)), 3, 30, 3, stream_tasks="fresh",
+             why="find, focus, move: rooms to explore (teams share what they saw) and names and rooms that transfer "
+                 "between variations (experiences); fresh variations every epoch"),
+        Cell("sciworld:find-animal", "llm", tuple(range(5)), 2, 8, 2, stream_tasks="fresh",
+             why="SmolLM2 on 2 CPU cores; 8 steps per team keeps the cell near 10 minutes"),
     ),
 }
 
@@ -170,21 +176,21 @@ def print_table(suite: str, rows: list[dict[str, Any]], retrieval_rows: list[dic
         return "-" if x is None else f"x{x:.2f}"
 
     table = Table(title=f"suite {suite}: admission (mean ±std over seeds)")
-    for c in ("env", "agent", "variant", "seeds", "success", "score", "env steps", "LLM calls", "prompt tok", "compl tok", "wall s",
+    for c in ("cell", "variant", "seeds", "success", "score", "env steps", "LLM calls", "prompt tok", "compl tok", "wall s",
               "admitted", "read by other", "steps/none", "calls/none", "wall/none"):
-        table.add_column(c, justify="left" if c in ("env", "agent", "variant") else "right")
+        table.add_column(c, justify="left" if c in ("cell", "variant") else "right")
     for r in rows:
-        table.add_row(r["env"], r["agent"], r["variant"], str(len(r["seeds"])), ms(r, "success"), ms(r, "score"), ms(r, "env_steps"),
+        table.add_row(r["cell"], r["variant"], str(len(r["seeds"])), ms(r, "success"), ms(r, "score"), ms(r, "env_steps"),
                       ms(r, "llm_calls"), f"{r['prompt_tokens']:.0f}", f"{r['completion_tokens']:.0f}", ms(r, "wall_s"), ms(r, "admitted"),
                       ms(r, "read_by_other"), ratio(r["env_steps_ratio_to_none"]), ratio(r["llm_calls_ratio_to_none"]),
                       ratio(r["wall_s_ratio_to_none"]))
     stream = Table(title=f"suite {suite}: retrieval stream (success per epoch)")
-    for c in ("env", "agent", "variant", "seeds", "success by epoch", "last", "vs similarity", "Q~success r (n)"):
+    for c in ("cell", "variant", "seeds", "success by epoch", "last", "vs similarity", "Q~success r (n)"):
         stream.add_column(c)
     for r in retrieval_rows:
         delta = r.get("last_epoch_success_delta_to_similarity")
         corr = "-" if r["q_success_r"] is None else f"{r['q_success_r']:.2f}"
-        stream.add_row(r["env"], r["agent"], r["variant"], str(len(r["seeds"])), " > ".join(f"{x:.2f}" for x in r["success_by_epoch"]),
+        stream.add_row(r["cell"], r["variant"], str(len(r["seeds"])), " > ".join(f"{x:.2f}" for x in r["success_by_epoch"]),
                        f"{r['last_epoch_success']:.2f}", "-" if delta is None else f"{delta:+.2f}", f"{corr} ({r['q_success_n']})")
     console = wide_console()
     console.print(table)
@@ -201,24 +207,24 @@ def markdown(result: dict[str, Any]) -> str:
         return "-" if x is None else f"{x:.2f}x"
 
     lines = [
-        "| env | agent | variant | seeds | success | score | env steps | LLM calls | prompt tokens | completion tokens | wall s "
+        "| cell | variant | seeds | success | score | env steps | LLM calls | prompt tokens | completion tokens | wall s "
         "| admitted | read by other | steps / none | LLM calls / none | wall / none |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
         lines.append(
-            f"| {r['env']} | {r['agent']} | {r['variant']} | {len(r['seeds'])} | {ms(r, 'success')} | {ms(r, 'score')} "
+            f"| {r['cell']} | {r['variant']} | {len(r['seeds'])} | {ms(r, 'success')} | {ms(r, 'score')} "
             f"| {ms(r, 'env_steps', 1)} | {ms(r, 'llm_calls', 1)} | {r['prompt_tokens']:.0f} | {r['completion_tokens']:.0f} "
             f"| {ms(r, 'wall_s')} | {ms(r, 'admitted', 1)} | {ms(r, 'read_by_other', 1)} | {ratio(r['env_steps_ratio_to_none'])} "
             f"| {ratio(r['llm_calls_ratio_to_none'])} | {ratio(r['wall_s_ratio_to_none'])} |"
         )
-    lines += ["", "| env | agent | retrieval | seeds | epochs | success by epoch | last epoch | vs similarity | Q~success r (n) |",
-              "|---|---|---|---:|---:|---|---:|---:|---:|"]
+    lines += ["", "| cell | retrieval | seeds | epochs | success by epoch | last epoch | vs similarity | Q~success r (n) |",
+              "|---|---|---:|---:|---|---:|---:|---:|"]
     for r in result["retrieval_rows"]:
         delta = r.get("last_epoch_success_delta_to_similarity")
         corr = "-" if r["q_success_r"] is None else f"{r['q_success_r']:.2f}"
         lines.append(
-            f"| {r['env']} | {r['agent']} | {r['variant']} | {len(r['seeds'])} | {r['epochs']} "
+            f"| {r['cell']} | {r['variant']} | {len(r['seeds'])} | {r['epochs']} "
             f"| {' > '.join(f'{x:.2f}' for x in r['success_by_epoch'])} | {ms(r, 'success')} "
             f"| {'-' if delta is None else f'{delta:+.2f}'} | {corr} ({r['q_success_n']}) |"
         )
@@ -238,6 +244,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke sizes: 2 seeds, 2 epochs, at most 6 steps")
     p.add_argument("--out", type=Path, default=None, help="run folder (default bench/results/suite_<suite>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the rows of OUT/suite.json for cells this call does not play (re-run one cell, add the LLM cells later)")
     args = p.parse_args(argv)
     if args.workers < 0:
         p.error(f"--workers: {args.workers} must be 0 (in this process) or more")
@@ -261,7 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     retrieval_rows: list[dict[str, Any]] = []
-    cells_meta = []
+    cells_meta: list[dict[str, Any]] = []
+    commands: list[str] = []
+    if args.keep and (args.out / "suite.json").is_file():  # rows of the cells this call does not play stay
+        previous = json.loads((args.out / "suite.json").read_text())
+        replaced = {c.name for c in cells}
+        rows = [r for r in previous["rows"] if r["cell"] not in replaced]
+        retrieval_rows = [r for r in previous["retrieval_rows"] if r["cell"] not in replaced]
+        cells_meta = [c for c in previous["cells"] if c["cell"] not in replaced]
+        commands = list(previous.get("commands", [previous.get("command", "")]))
     started = time.perf_counter()
     for cell in cells:
         data = run_cell(cell, args.out, llm=llm, workers=args.workers, quiet=args.quiet)
@@ -270,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         cells_meta.append({"cell": cell.name, "folder": cell.name, **data["config"]})
     result = {
         "suite": args.suite, "quick": args.quick, "rows": rows, "retrieval_rows": retrieval_rows, "cells": cells_meta,
-        "command": "python bench/suite.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "commands": [*commands, "python bench/suite.py " + " ".join(sys.argv[1:] if argv is None else argv)],
         "total_s": round(time.perf_counter() - started, 1),
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }

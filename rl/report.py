@@ -477,7 +477,9 @@ def _load_suite(report: Report) -> None:
         cells = data.get("cells") or []
         if isinstance(data.get("command"), str):
             report.command, report.command_note = data["command"], "from suite.json"
-        meta = {k: v for k, v in data.items() if k not in ("rows", "results", "retrieval_rows", "cells", "command")
+        elif isinstance(data.get("commands"), list) and data["commands"]:
+            report.command, report.command_note = "\n".join(str(c) for c in data["commands"]), "from suite.json"
+        meta = {k: v for k, v in data.items() if k not in ("rows", "results", "retrieval_rows", "cells", "command", "commands")
                 and (_is_scalar(v) or isinstance(v, dict))}
         if meta:
             report.config, report.config_name = meta, "suite.json"
