@@ -25,10 +25,7 @@ marked `# teammind` below; docs/embedding.md walks through them.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import math
-import operator
 import re
 import sys
 import time
@@ -40,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from agents.memory_tools import quote_untrusted  # teammind
 from memory import BankStore  # teammind
 from memory.errors import InvalidFieldError, MemoryBankError
+from rl.envs.tools import evaluate, format_number
 
 if TYPE_CHECKING:  # langgraph.graph is imported where the graph is built: `teammind --help` stays fast
     from langgraph.runtime import Runtime
@@ -64,11 +62,6 @@ MAX_ANSWER_TOKENS = 160
 
 # --------------------------------------------------------------------------- the calculator tool
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}  # fmt: skip
-_UNOPS = {ast.UAdd: operator.pos, ast.USub: operator.neg}
-
-
 def _normalise(expression: str) -> str:
     """What small models write around arithmetic: 1,820 / $5 / 30% / 3 x 4 / 2^3 / trailing '='."""
     text = expression.strip().rstrip("=").replace("×", "*").replace("÷", "/").replace("^", "**").replace("$", "")
@@ -78,42 +71,12 @@ def _normalise(expression: str) -> str:
 
 
 def calculate(expression: str) -> float:
-    """Evaluate an arithmetic expression (numbers, + - * / // % **, parentheses); ValueError otherwise."""
-    if not isinstance(expression, str) or not expression.strip() or len(expression) > 300:
-        raise ValueError(f"not an arithmetic expression: {expression!r}")
+    """The value of what a small model wrote as arithmetic (`rl.envs.tools.evaluate` after `_normalise`); ValueError otherwise."""
+    value = evaluate(_normalise(expression if isinstance(expression, str) else ""))
     try:
-        tree = ast.parse(_normalise(expression), mode="eval")
-    except SyntaxError as err:
-        raise ValueError(f"not an arithmetic expression: {expression!r}") from err
-
-    def ev(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return float(node.value)
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNOPS:
-            return _UNOPS[type(node.op)](ev(node.operand))
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Pow) and abs(right) > 64:
-                raise ValueError("exponent too large")
-            return _BINOPS[type(node.op)](left, right)
-        raise ValueError(f"unsupported syntax {type(node).__name__} in {expression!r}")
-
-    try:
-        value = ev(tree)
-    except (ZeroDivisionError, OverflowError) as err:
-        raise ValueError(f"{expression!r}: {err}") from err
-    if not math.isfinite(value):
-        raise ValueError(f"{expression!r} is not finite")
-    return value
-
-
-def format_number(value: float) -> str:
-    """12.0 -> '12', 2.5 -> '2.5' (what the graders compare against)."""
-    if abs(value - round(value)) < 1e-9:
-        return str(round(value))
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+        return float(value)
+    except OverflowError as err:
+        raise ValueError(f"{expression!r} is too large") from err
 
 
 def last_number(text: str) -> str:
