@@ -41,7 +41,8 @@ SYSTEM_PROMPT = (
 FREE_TEXT_SYSTEM_PROMPT = (
     "You solve a task step by step. Each step you take one action, written in one of the action forms you are given "
     "(for example 'answer <text>' for your final answer, or a tool call). "
-    'Answer with one JSON object: {"action": "<the action, in one of the forms>", '
+    'Answer with one JSON object: {"action": "<the action word, e.g. answer>", '
+    '"argument": "<what the action needs: your final answer, an expression, or code>", '
     '"note": "<one short sentence: what you learned so far that helps the task>"}.'
 )
 
@@ -71,8 +72,8 @@ def _tokens(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def extract_reply(text: str) -> tuple[Any, str]:
-    """(action candidate, note) from a model reply that should be JSON but may be messy."""
+def _reply_object(text: str) -> Any:
+    """The JSON value in a model reply that should be JSON but may be fenced or wrapped in prose (None if none)."""
     text = (text or "").strip()
     obj: Any = None
     candidates = [text]
@@ -90,6 +91,22 @@ def extract_reply(text: str) -> tuple[Any, str]:
             continue
     if isinstance(obj, list) and obj and isinstance(obj[0], dict):
         obj = obj[0]
+    return obj
+
+
+def reply_field(text: str, names: tuple[str, ...]) -> Any:
+    """The first of `names` (case-insensitive) in the reply's JSON object, else None."""
+    obj = _reply_object(text)
+    if not isinstance(obj, dict):
+        return None
+    lowered = {str(k).strip().lower(): v for k, v in obj.items()}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def extract_reply(text: str) -> tuple[Any, str]:
+    """(action candidate, note) from a model reply that should be JSON but may be messy."""
+    text = (text or "").strip()
+    obj = _reply_object(text)
     if isinstance(obj, dict):
         lowered = {str(k).strip().lower(): v for k, v in obj.items()}
         action: Any = None
@@ -187,8 +204,24 @@ def match_free_text(candidate: Any, templates: tuple[str, ...] | list[str]) -> t
 
 
 def reply_schema(valid_actions: tuple[str, ...] | list[str], note_chars: int = 160, free_text: bool = False) -> dict[str, Any]:
-    """JSON schema of the reply: the action is one of the valid actions (free text: any string); a short note."""
-    action: dict[str, Any] = {"type": "string", "minLength": 1} if free_text else {"type": "string", "enum": list(dict.fromkeys(valid_actions))}
+    """JSON schema of the reply: the action is one of the valid actions, and a short note.
+
+    Free text: the action is one of the forms' leading words and a separate, non-empty
+    "argument" carries the rest; small models constrained this way fill the argument in
+    instead of replying with a bare "answer".
+    """
+    if free_text:
+        verbs = template_verbs(valid_actions)
+        return {
+            "type": "object",
+            "properties": {
+                "action": {"type": "string", "enum": verbs} if verbs else {"type": "string", "minLength": 1},
+                "argument": {"type": "string", "minLength": 1},
+                "note": {"type": "string", "maxLength": note_chars},
+            },
+            "required": ["action", "argument", "note"],
+        }
+    action: dict[str, Any] = {"type": "string", "enum": list(dict.fromkeys(valid_actions))}
     return {
         "type": "object",
         "properties": {
@@ -319,10 +352,10 @@ class LLMAgent(Agent):
             parts.append(f"Now: {obs_text}")
             if free:
                 parts.append(
-                    f"Action forms (write the action as free text in one of these forms; <...> is yours to fill in):\n{actions}\n"
-                    "An action that starts with none of these words is taken as your answer."
+                    f"Action forms (the first word is the action, <...> is the argument you fill in):\n{actions}"
                 )
-                parts.append('Reply with JSON only: {"action": "<your action, in one of the forms>", "note": "<one sentence: what you see or learned>"}')
+                parts.append('Reply with JSON only: {"action": "<the action word>", "argument": "<your answer, expression or code>", '
+                             '"note": "<one sentence: what you see or learned>"}')
             else:
                 parts.append(f"Valid actions:\n{actions}")
                 parts.append('Reply with JSON only: {"action": "<one valid action>", "note": "<one sentence: what you see or learned>"}')
@@ -386,6 +419,10 @@ class LLMAgent(Agent):
         """A free-text observation: the reply's action is kept as written (see `match_free_text`)."""
         usage = reply.usage if isinstance(reply.usage, LLMUsage) else LLMUsage()
         candidate, note = extract_reply(reply.text)
+        argument = reply_field(reply.text, ("argument", "input", "expression", "code", "text"))
+        if isinstance(candidate, str) and isinstance(argument, str | int | float) and str(argument).strip() \
+                and candidate.strip().lower() in template_verbs(templates):
+            candidate = f"{candidate.strip()} {argument}"  # {"action": "answer", "argument": "42"}
         action, how = match_free_text(candidate, templates)
         note = _one_line(note, 200) if isinstance(note, str) else ""
         if action is None:

@@ -171,4 +171,22 @@ def test_llm_free_text_replies_keep_their_form_or_become_answers():
     assert match_free_text("calculate 2 + 2", TEMPLATES) == ("calculate 2 + 2", "free")
     assert match_free_text("42", TEMPLATES) == ("answer 42", "free-answer")
     assert match_free_text("  ", TEMPLATES) == (None, "fallback")
-    assert "enum" not in reply_schema(TEMPLATES, free_text=True)["properties"]["action"]
+    schema = reply_schema(TEMPLATES, free_text=True)
+    assert schema["properties"]["action"]["enum"] == ["answer", "calculate", "python"] and "argument" in schema["required"]
+
+
+def test_llm_free_text_reply_joins_the_action_word_and_its_argument():
+    from _fake_openai import FakeOpenAI, ok
+
+    from agents.base import StepContext
+    from agents.environment import Observation
+    from agents.llm import LLMClient, LLMConfig
+    from agents.llm_agent import LLMAgent
+
+    obs = Observation("What is 2 + 3?", TEMPLATES, "What is 2 + 3?", free_text=True)
+    ctx = StepContext(task=obs.task, observation=obs, step_index=0, max_steps=3, team="team-0", memory=None)
+    with FakeOpenAI([ok('{"action": "calculate", "argument": "2 + 3", "note": "sum"}')]) as srv:
+        action = LLMAgent(LLMClient(LLMConfig(srv.base_url, "fake-model", timeout_s=5, max_retries=1))).act(ctx)
+        schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
+    assert action.action == "calculate 2 + 3"
+    assert schema["properties"]["action"]["enum"] == ["answer", "calculate", "python"]
