@@ -218,15 +218,17 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {ms(r, 'wall_s')} | {ms(r, 'admitted', 1)} | {ms(r, 'read_by_other', 1)} | {ratio(r['env_steps_ratio_to_none'])} "
             f"| {ratio(r['llm_calls_ratio_to_none'])} | {ratio(r['wall_s_ratio_to_none'])} |"
         )
-    lines += ["", "| cell | retrieval | seeds | epochs | success by epoch | last epoch | vs similarity | Q~success r (n) |",
-              "|---|---|---:|---:|---|---:|---:|---:|"]
+    lines += ["", "| cell | retrieval | seeds | epochs | success by epoch | last epoch | vs similarity | last epoch env steps "
+              "| experiences used / episode | Q~success r (n) |",
+              "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in result["retrieval_rows"]:
         delta = r.get("last_epoch_success_delta_to_similarity")
         corr = "-" if r["q_success_r"] is None else f"{r['q_success_r']:.2f}"
         lines.append(
             f"| {r['cell']} | {r['variant']} | {len(r['seeds'])} | {r['epochs']} "
             f"| {' > '.join(f'{x:.2f}' for x in r['success_by_epoch'])} | {ms(r, 'success')} "
-            f"| {'-' if delta is None else f'{delta:+.2f}'} | {corr} ({r['q_success_n']}) |"
+            f"| {'-' if delta is None else f'{delta:+.2f}'} | {ms(r, 'env_steps', 1)} | {r['experiences_used_per_episode']:.2f} "
+            f"| {corr} ({r['q_success_n']}) |"
         )
     return "\n".join(lines) + "\n"
 
