@@ -273,19 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     retrieval_rows: list[dict[str, Any]] = []
     cells_meta: list[dict[str, Any]] = []
     commands: list[str] = []
-    if args.keep and (args.out / "suite.json").is_file():  # rows of the cells this call does not play stay
-        previous = json.loads((args.out / "suite.json").read_text())
-        replaced = {c.name for c in cells}
-        rows = [r for r in previous["rows"] if r["cell"] not in replaced]
-        retrieval_rows = [r for r in previous["retrieval_rows"] if r["cell"] not in replaced]
-        cells_meta = [c for c in previous["cells"] if c["cell"] not in replaced]
-        commands = list(previous.get("commands", [previous.get("command", "")]))
     started = time.perf_counter()
     for cell in cells:
         data = run_cell(cell, args.out, llm=llm, workers=args.workers, quiet=args.quiet)
         rows += tag_rows(data["rows"], cell)
         retrieval_rows += tag_rows(data["retrieval_rows"], cell)
         cells_meta.append({"cell": cell.name, "folder": cell.name, **data["config"]})
+    if args.keep and (args.out / "suite.json").is_file():  # read now, not at the start: another call may have written since
+        previous = json.loads((args.out / "suite.json").read_text())
+        replaced = {c.name for c in cells}
+        rows = [r for r in previous["rows"] if r["cell"] not in replaced] + rows
+        retrieval_rows = [r for r in previous["retrieval_rows"] if r["cell"] not in replaced] + retrieval_rows
+        cells_meta = [c for c in previous["cells"] if c["cell"] not in replaced] + cells_meta
+        commands = list(previous.get("commands", [previous.get("command", "")]))
     result = {
         "suite": args.suite, "quick": args.quick, "rows": rows, "retrieval_rows": retrieval_rows, "cells": cells_meta,
         "commands": [*commands, "python bench/suite.py " + " ".join(sys.argv[1:] if argv is None else argv)],
