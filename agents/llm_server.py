@@ -9,6 +9,12 @@ small JSON state file (`$TEAMMIND_HOME/llm-server.json`, default
 `~/.teammind/`), written atomically, and checked to answer before reuse. A
 file lock keeps concurrent starters (e.g. Ray workers) from starting several.
 
+Every user (the starter and each reuser, in any process) holds a *lease*, a
+file in `$TEAMMIND_HOME/llm-server-leases/`. The server stops when its last
+live user stops: a starter that exits while another process still uses the
+server leaves it running, and the last user stops it. (Before leases, the
+starter's exit killed the server under every other process that used it.)
+
 `ensure_llm("embedded")` returns an `LLMConfig` for that server;
 `ensure_llm("http://host:port/v1")` one for any OpenAI-compatible endpoint.
 """
@@ -103,6 +109,18 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _terminate_pid(pid: int, timeout_s: float = 10.0) -> None:
+    """SIGINT a server this process did not start (uvicorn shuts down cleanly), SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout_s
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _tail(path: Path, n_chars: int = 3000) -> str:
@@ -253,9 +271,45 @@ class EmbeddedLLMServer:
             existing = self.read_state()
             if self.reuse and self._reusable(existing, model_path):
                 self.state, self.reused = existing, True
-                return self
-            self._spawn(model_path)
+            else:
+                self._spawn(model_path)
+            self._take_lease()
+        with _LIVE_LOCK:
+            _LIVE.add(self)  # at interpreter exit the lease is given back (and the server stopped if it was the last)
         return self
+
+    # ---- leases: the server lives while any process uses it
+    @property
+    def lease_dir(self) -> Path:
+        return self.state_dir / "llm-server-leases"
+
+    @property
+    def _lease_path(self) -> Path:
+        return self.lease_dir / f"{os.getpid()}-{id(self)}"
+
+    def _take_lease(self) -> None:
+        assert self.state is not None
+        self.lease_dir.mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(self._lease_path, {"pid": os.getpid(), "server_pid": self.state.pid})
+
+    def _other_live_leases(self, server_pid: int) -> list[Path]:
+        """Leases of other users of the server `server_pid` whose process is alive (stale ones are removed)."""
+        others = []
+        for path in sorted(self.lease_dir.glob("*")) if self.lease_dir.is_dir() else []:
+            if path == self._lease_path:
+                continue
+            try:
+                data = json.loads(path.read_text())
+                pid, served = int(data["pid"]), int(data["server_pid"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if served != server_pid:
+                continue
+            if _pid_alive(pid):
+                others.append(path)
+            else:
+                path.unlink(missing_ok=True)
+        return others
 
     def _spawn(self, model_path: Path) -> None:
         port = self.port or free_port(self.host)
@@ -321,16 +375,29 @@ class EmbeddedLLMServer:
             _LIVE.discard(self)
 
     def stop(self) -> None:
-        """Stop the server if this object started it (a reused server is left running)."""
-        if self.process is not None:
-            pid = self.process.pid
-            self._terminate()
+        """Give back this user's lease; stop the server when no other live process uses it."""
+        state = self.state
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if state is not None:
             with contextlib.suppress(OSError), self._lock():
+                self._lease_path.unlink(missing_ok=True)
+                last = not self._other_live_leases(state.pid)
+                if last and self.process is not None:  # we started it: stop our child
+                    self._terminate()
+                elif last and _pid_alive(state.pid) and self._orphaned(state):  # its starter is gone: the last user stops it
+                    _terminate_pid(state.pid)
+                elif not last and self.process is not None:  # others still use it: leave it running for them
+                    self.process = None
                 current = self.read_state()
-                if current is not None and current.pid == pid:
+                if last and current is not None and current.pid == state.pid and not _pid_alive(state.pid):
                     self.state_path.unlink()
         self.state = None
         self.reused = False
+
+    @staticmethod
+    def _orphaned(state: ServerState) -> bool:
+        return state.owner_pid != os.getpid() and not _pid_alive(state.owner_pid)
 
     def __enter__(self) -> "EmbeddedLLMServer":
         return self.start()

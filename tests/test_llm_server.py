@@ -144,3 +144,31 @@ def test_missing_extra_is_reported_with_the_install_command(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name, *a))
     with pytest.raises(EmbeddedLLMError, match=r"llama-cpp-python\[server\].*pip install -e '\.\[local-llm\]'"):
         EmbeddedLLMServer().start()
+
+
+@needs_local_llm
+def test_a_server_outlives_its_starter_while_another_process_uses_it(home):
+    """The starter exiting must not pull the server from under another user; the last user stops it."""
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from agents.llm_server import ensure_llm; print(ensure_llm('embedded').base_url, flush=True); sys.stdin.read()"
+    starter = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        base_url = starter.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        with EmbeddedLLMServer() as user:
+            assert user.reused and user.base_url == base_url
+            starter.stdin.close()
+            assert starter.wait(timeout=60) == 0
+            assert _models(base_url) == [MODEL_ALIAS]  # still serving this process
+            pid = user.pid
+        deadline = time.monotonic() + 15
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _pid_alive(pid) and _models(base_url) is None
+        assert not (home / "llm-server.json").exists()
+    finally:
+        if starter.poll() is None:
+            starter.kill()
