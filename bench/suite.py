@@ -85,10 +85,11 @@ SUITES: dict[str, tuple[Cell, ...]] = {
         Cell(f"rg:arc_1d:task_names={'|'.join(ARC_FAMILIES)}", "scripted", tuple(range(20)), 3, 4, 10, stream_tasks="fresh", label="rg-arc_1d-10families",
              why="10 look-alike arc_1d rule families; 4 steps per team do not cover the 43-hypothesis library, so shared "
                  "failures and transferred rules decide success; the stream brings new puzzles every epoch"),
-        Cell("rg:chain_sum", "llm", tuple(range(5)), 2, 3, 2, stream_tasks="fresh",
-             why="sums of a few numbers: calculate + answer fits in 3 steps, within reach of SmolLM2-135M"),
-        Cell("rg:gsm_symbolic", "llm", tuple(range(5)), 2, 3, 2, stream_tasks="fresh",
-             why="grade-school word problems from 100 templates; calculate + answer fits in 3 steps"),
+        Cell("rg:chain_sum:max_answers=3", "llm", tuple(range(5)), 2, 4, 2, stream_tasks="fresh", label="rg-chain_sum",
+             why="sums of a few numbers, within reach of SmolLM2-135M; 3 answer attempts in 4 steps, so a team can "
+                 "use a teammate's wrong answer (shared memory) before its own next try"),
+        Cell("rg:gsm_symbolic:max_answers=3", "llm", tuple(range(5)), 2, 4, 2, stream_tasks="fresh", label="rg-gsm_symbolic",
+             why="grade-school word problems from 100 templates; calculate + answer with 3 attempts in 4 steps"),
     ),
     "sciworld": (
         Cell("sciworld:find-animal", "scripted", tuple(range(20)), 3, 30, 3, stream_tasks="fresh",
