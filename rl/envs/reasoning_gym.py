@@ -51,6 +51,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.environment import EnvFactory, Environment, Observation, StepResult
+from rl.envs.spec import parse_options
 from rl.envs.tools import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, calculate, run_python
 
 DATASET_SIZE = 100_000
@@ -110,16 +111,7 @@ def parse_rg_spec(spec: str) -> tuple[tuple[str, ...], dict[str, str]]:
             raise ValueError(f"dataset: unknown reasoning-gym dataset {n!r} in spec {spec!r}; valid datasets: {_short_list(sorted(known))}")
     if len(set(names)) != len(names):
         raise ValueError(f"dataset: a dataset is named twice in spec {spec!r}; name each once")
-    options: dict[str, str] = {}
-    if option_text.strip():
-        for part in option_text.split(","):
-            name, eq, value = part.partition("=")
-            name, value = name.strip(), value.strip()
-            if not eq or not name or not value:
-                raise ValueError(f"options: {part.strip()!r} in spec {spec!r} is not name=value; write e.g. rg:{names[0]}:max_answers=2")
-            if name in options:
-                raise ValueError(f"{name}: given twice in spec {spec!r}")
-            options[name] = value
+    options = parse_options(option_text, spec, field="options", example=f"rg:{names[0]}:max_answers=2")
     return tuple(names), options
 
 

@@ -19,7 +19,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from agents.environment import Environment, EnvFactory
+from agents.environment import EnvFactory, Environment
 from rl.envs.twx import GAMES
 
 SUITES: dict[str, tuple[str, str, str]] = {

@@ -65,6 +65,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.environment import EnvFactory, Environment, Observation, StepResult
+from rl.envs.spec import parse_options
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SIMPLIFICATIONS: tuple[str, ...] = (
@@ -175,16 +176,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     if not task:
         raise ValueError(f"task: missing in spec {spec!r}; write sciworld:<task>, valid tasks: {', '.join(task_names())}")
     task = resolve_task(task)
-    options: dict[str, str] = {}
-    if opt_text.strip():
-        for part in opt_text.split(","):
-            name, eq, value = part.partition("=")
-            name, value = name.strip(), value.strip()
-            if not eq or not name or not value:
-                raise ValueError(f"options: {part.strip()!r} in spec {spec!r} is not name=value; write e.g. sciworld:{task}:split=dev")
-            if name in options:
-                raise ValueError(f"{name}: given twice in spec {spec!r}")
-            options[name] = value
+    options = parse_options(opt_text, spec, field="options", example=f"sciworld:{task}:split=dev")
     return task, options
 
 

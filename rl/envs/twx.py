@@ -49,7 +49,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents.environment import Environment, EnvFactory, Observation, StepResult
+from agents.environment import EnvFactory, Environment, Observation, StepResult
+from rl.envs.spec import parse_options
 
 FOLDS: tuple[str, ...] = ("train", "dev", "test")
 DEFAULT_STEP_LIMIT = 1000
@@ -170,16 +171,7 @@ def parse_twx_spec(spec: str) -> tuple[str, dict[str, str]]:
         raise ValueError(f"game: missing in spec {spec!r}; write twx:<game>, valid games: {', '.join(sorted(GAMES))}")
     if game not in GAMES:
         raise ValueError(f"game: unknown TextWorldExpress game {game!r} in spec {spec!r}; valid games: {', '.join(sorted(GAMES))}")
-    params: dict[str, str] = {}
-    if param_text.strip():
-        for part in param_text.split(","):
-            name, eq, value = part.partition("=")
-            name, value = name.strip(), value.strip()
-            if not eq or not name or not value:
-                raise ValueError(f"params: {part.strip()!r} in spec {spec!r} is not name=value; write e.g. twx:{game}:numLocations=6")
-            if name in params:
-                raise ValueError(f"{name}: given twice in spec {spec!r}")
-            params[name] = value
+    params = parse_options(param_text, spec, field="params", example=f"twx:{game}:numLocations=6")
     return game, params
 
 
@@ -376,14 +368,14 @@ def available_games() -> dict[str, str]:
 
 
 __all__ = [
-    "GAMES",
     "FOLDS",
+    "GAMES",
     "GameInfo",
     "TWXEnv",
     "available_games",
     "make_twx_factory",
-    "scripted_agent_factory",
     "parse_twx_spec",
     "resolve_params",
+    "scripted_agent_factory",
 ]
 
