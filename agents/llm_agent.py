@@ -277,6 +277,8 @@ class LLMAgent(Agent):
         constrain: bool = True,
         free_text_max_tokens: int = 512,
         task_chars: int = 2500,
+        experience_hits: int = 2,
+        experience_plan_steps: int = 8,
     ) -> None:
         self.client = llm if isinstance(llm, LLMClient) else LLMClient(llm)
         self.max_tokens = max_tokens
@@ -291,6 +293,8 @@ class LLMAgent(Agent):
         self.constrain = constrain  # send a JSON schema whose "action" is an enum of the valid actions
         self.free_text_max_tokens = free_text_max_tokens  # free-text actions (answers, code) need room
         self.task_chars = task_chars  # free-text tasks (questions) are shown up to this many characters
+        self.experience_hits = experience_hits  # past episodes shown (best-ranked first)
+        self.experience_plan_steps = experience_plan_steps  # actions of a success plan shown
         self._history: deque[tuple[str, str]] = deque(maxlen=max(history_steps, 1) * 4)
         self.last_messages: list[dict[str, str]] = []  # the prompt of the last call (for traces and tests)
 
@@ -374,11 +378,37 @@ class LLMAgent(Agent):
             user = compose(hist, mem)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
+    def _experience_block(self, ctx: StepContext) -> tuple[str, list[str]]:
+        """Past episodes retrieved for this task (MemRL), quoted as untrusted data, and their ids.
+
+        A success shows the start of its plan, a failure its reflection. The ids go
+        into `AgentAction.experiences`, so their Q learns from this episode's outcome.
+        """
+        items: list[tuple[str, str]] = []
+        for hit in list(getattr(ctx, "experiences", None) or [])[: self.experience_hits]:
+            data = hit.parsed()
+            if data is None:
+                continue
+            if data["outcome"] == "success":
+                plan = "; ".join(data["plan"][: self.experience_plan_steps])
+                text = f"a past episode of a similar task succeeded; its first actions: {plan}"
+            else:
+                text = f"a past episode of a similar task failed: {data.get('reflection', '')}"
+            items.append((hit.id, _one_line(text, self.value_chars)))
+        return quote_untrusted(items), [i for i, _ in items]
+
     # ---- act
     def act(self, ctx: StepContext) -> LLMAgentAction:
+        experience_block, experience_ids = self._experience_block(ctx)
+        action = self._act(ctx, experience_block)
+        action.experiences = list(experience_ids)
+        return action
+
+    def _act(self, ctx: StepContext, experience_block: str) -> LLMAgentAction:
         valid = tuple(ctx.observation.valid_actions)
         history = list(getattr(ctx, "history", None) or self._history)
         memory_block, reads = self._memory_block(ctx)
+        memory_block = "\n".join(b for b in (experience_block, memory_block) if b)
         messages = self.build_messages(ctx, memory_block, history)
         self.last_messages = messages
         free = bool(getattr(ctx.observation, "free_text", False))

@@ -157,6 +157,8 @@ def plot_suite(path: Path, suite: str, rows: list[dict[str, Any]], retrieval_row
         for r in (r for r in retrieval_rows if r["cell"] == cell):
             ax.errorbar(range(1, len(r["success_by_epoch"]) + 1), r["success_by_epoch"], yerr=r["success_by_epoch_std"],
                         marker="o", capsize=3, label=r["variant"])
+        epochs = max((len(r["success_by_epoch"]) for r in retrieval_rows if r["cell"] == cell), default=1)
+        ax.set_xticks(list(range(1, epochs + 1)))
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("stream epoch", fontsize=8)
         ax.set_title(f"{cell}: stream success", fontsize=8)
