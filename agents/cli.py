@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --port must be in 1..65535, got {args.port}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both stop the loop below. SIGINT gets its handler explicitly: a process started in the
+    # background of a non-interactive shell inherits SIGINT as ignored, and Python then leaves it ignored.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with EmbeddedLLMServer(model_path=args.model_path, port=args.port, n_ctx=args.n_ctx, startup_timeout_s=args.startup_timeout) as server:
             how = "reusing the server already running" if server.reused else "started"
@@ -50,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
