@@ -9,8 +9,10 @@ prompts say so explicitly.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from memory import EntryNotFoundError, MemoryBank, RetrievalConfig
 from memory.schema import Namespace
@@ -103,3 +105,24 @@ def quote_untrusted(items: list[tuple[str, str]]) -> str:
         lines.append(f'<entry id="{label}">{safe}</entry>')
     lines.append("</shared_memory>")
     return "\n".join(lines)
+
+
+MAX_VALUE_CHARS = 20000  # a step value longer than this is not one an agent wrote: ignore it
+
+
+def load_value_object(text: Any, version: int) -> dict[str, Any] | None:
+    """A step value read from the bank as a JSON object of `version` ("v"), or None.
+
+    Shared entries are untrusted data: anything that is not a bounded JSON
+    object with the expected version is ignored, never interpreted. Each
+    scripted agent then checks the fields it needs.
+    """
+    if not isinstance(text, str) or len(text) > MAX_VALUE_CHARS:
+        return None
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(raw, dict) or raw.get("v") != version:
+        return None
+    return raw

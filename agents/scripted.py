@@ -58,7 +58,7 @@ from typing import Any
 
 from agents.base import Agent, AgentAction, StepContext
 from agents.environment import Observation
-from agents.memory_tools import MemoryHit
+from agents.memory_tools import MemoryHit, load_value_object
 
 VALUE_VERSION = 1
 DIRS: tuple[str, ...] = ("north", "east", "south", "west")
@@ -986,13 +986,8 @@ def _clean_list(values: Any, limit: int = 40) -> list[str]:
 
 def parse_value(text: str) -> dict[str, Any] | None:
     """Parse an explorer step value from the bank; None if it is not one (memory is untrusted)."""
-    if not isinstance(text, str) or len(text) > 20000:
-        return None
-    try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(raw, dict) or raw.get("v") != VALUE_VERSION:
+    raw = load_value_object(text, VALUE_VERSION)
+    if raw is None:
         return None
     out: dict[str, Any] = {"v": VALUE_VERSION}
     out["room"] = _clean_name(raw.get("room"))

@@ -55,7 +55,7 @@ from typing import Any
 
 from agents.base import Agent, AgentAction, StepContext
 from agents.environment import Observation
-from agents.memory_tools import MemoryHit
+from agents.memory_tools import MemoryHit, load_value_object
 from agents.scripted import _team_rank
 
 VALUE_VERSION = 1
@@ -471,13 +471,8 @@ def puzzle_id(question: str) -> str:
 
 def parse_value(text: str, puzzle: str) -> dict[str, Any] | None:
     """An arc step value from the bank about `puzzle`, with unknown hypothesis names dropped; None otherwise."""
-    if not isinstance(text, str) or len(text) > 20000:
-        return None
-    try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(raw, dict) or raw.get("v") != VALUE_VERSION or raw.get("kind") != "arc" or raw.get("puzzle") != puzzle:
+    raw = load_value_object(text, VALUE_VERSION)
+    if raw is None or raw.get("kind") != "arc" or raw.get("puzzle") != puzzle:
         return None
 
     def names(value: Any) -> list[str]:

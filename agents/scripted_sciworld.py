@@ -66,7 +66,7 @@ from typing import Any
 
 from agents.base import Agent, AgentAction, StepContext
 from agents.environment import Observation
-from agents.memory_tools import MemoryHit
+from agents.memory_tools import MemoryHit, load_value_object
 from agents.scripted import _team_rank
 
 VALUE_VERSION = 1
@@ -181,13 +181,8 @@ def _clean(value: Any) -> str | None:
 
 def parse_value(text: str) -> dict[str, Any] | None:
     """An agent step value from the bank, or None if it is not one (memory is untrusted data)."""
-    if not isinstance(text, str) or len(text) > 20000:
-        return None
-    try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(raw, dict) or raw.get("v") != VALUE_VERSION:
+    raw = load_value_object(text, VALUE_VERSION)
+    if raw is None:
         return None
     room = _clean(raw.get("room"))
     if room is None:
