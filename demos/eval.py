@@ -183,9 +183,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     admission_weights = load_admission_weights(checkpoint, "--checkpoint") if checkpoint else None
     qnet = resolve_qnet(args.qnet) if "q" in config.retrieval_variants else None
     qnet_weights = load_qnet_weights(qnet, "--qnet") if qnet else None
-    if args.agent == "llm" and args.workers > 0:
-        raise InvalidFieldError("--agent", "llm runs in this process only (Ray rollout workers have no LLM client setting)",
-                                "use --workers 0 with --agent llm")
+    check_llm_workers(args.agent, args.workers)  # before the LLM server starts
     out = Path(args.out).expanduser() if args.out else None
     started = time.perf_counter()
     llm = None
@@ -218,6 +216,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_llm_workers(agent: str, workers: int) -> None:
+    """LLM agents run in this process only: Ray rollout workers have no LLM client setting yet."""
+    if agent == "llm" and workers > 0:
+        raise InvalidFieldError("--agent", "llm runs in this process only (Ray rollout workers have no LLM client setting)",
+                                "use --workers 0 with --agent llm")
+
+
 def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights: Any = None, qnet_weights: Any = None,
             out: Path | None = None, quiet: bool = False) -> Any:
     """Play `config` (an `EvalConfig`) on a rollout pool with a progress bar; the stream's store lives in out/experience.
@@ -230,9 +235,7 @@ def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights
     from rl.evaluate import run_evaluation
     from rl.workers import RolloutPool
 
-    if config.agent == "llm" and workers > 0:
-        raise InvalidFieldError("--agent", "llm runs in this process only (Ray rollout workers have no LLM client setting)",
-                                "use --workers 0 with --agent llm")
+    check_llm_workers(config.agent, workers)
     with ExitStack() as stack:
         bank = None
         pool_kwargs: dict[str, Any] = {}
