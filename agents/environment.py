@@ -42,6 +42,18 @@ class Environment(ABC):
     """reset(seed) -> Observation; step(action) -> StepResult; score() in [0, 1]."""
 
     name: str = "environment"
+    _steps: int = 0  # subclasses count the steps of the current episode here (reset sets 0)
+    _seed: int | None = None  # and keep the seed `reset` received
+
+    @property
+    def steps(self) -> int:
+        """Steps taken in the current episode."""
+        return self._steps
+
+    @property
+    def seed(self) -> int | None:
+        """The seed of the current episode (None before the first reset)."""
+        return self._seed
 
     @abstractmethod
     def reset(self, seed: int) -> Observation:

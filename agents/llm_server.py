@@ -131,6 +131,20 @@ def _tail(path: Path, n_chars: int = 3000) -> str:
     return data.decode(errors="replace").strip() or "(server log is empty)"
 
 
+KEPT_SERVER_LOGS = 5  # each start writes llm-server-<port>.log; ports vary, so keep only the newest few
+
+
+def prune_server_logs(state_dir: Path, keep: int = KEPT_SERVER_LOGS) -> None:
+    """Delete all but the `keep` newest server logs (the newest ones are the ones worth reading after a failure)."""
+    dated = []
+    for log in state_dir.glob("llm-server-*.log"):
+        with contextlib.suppress(OSError):  # another process may prune at the same time
+            dated.append((log.stat().st_mtime, log))
+    for _, old in sorted(dated, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -313,6 +327,7 @@ class EmbeddedLLMServer:
 
     def _spawn(self, model_path: Path) -> None:
         port = self.port or free_port(self.host)
+        prune_server_logs(self.state_dir)
         self.log_path = self.state_dir / f"llm-server-{port}.log"
         cmd = [
             sys.executable, "-m", "llama_cpp.server",

@@ -126,3 +126,50 @@ def load_value_object(text: Any, version: int) -> dict[str, Any] | None:
     if not isinstance(raw, dict) or raw.get("v") != version:
         return None
     return raw
+
+
+class BudgetedMemoryReader:
+    """Search and read the shared bank within a per-step budget, skipping the team's own entries.
+
+    A mixin for scripted agents. The agent sets, before each step: `_ctx` (the
+    `StepContext`, or None outside `act`), `_searched` (queries run this step),
+    `_reads` (ids read this step, reported in `AgentAction.reads`); and keeps
+    `read_ids` (ids read this episode: an entry is read once), `max_searches`
+    and `max_reads`. A failing bank never stops the team: it reads as "nothing".
+    """
+
+    _ctx: Any
+    _searched: set[str]
+    _reads: list[str]
+    read_ids: set[str]
+    max_searches: int
+    max_reads: int
+
+    def _search(self, query: str) -> list[MemoryHit]:
+        """Other teams' hits for `query` plus the step's pre-fetched hits (`ctx.hits`), at most `max_searches` queries a step."""
+        ctx = self._ctx
+        if ctx is None or ctx.memory is None or query in self._searched or len(self._searched) >= self.max_searches:
+            return []
+        self._searched.add(query)
+        try:
+            hits = list(ctx.memory.search_memory(query))
+        except Exception:  # noqa: BLE001 - a failing bank must not stop the team
+            return []
+        seen = {h.id for h in hits}
+        hits += [h for h in getattr(ctx, "hits", None) or () if h.id not in seen]
+        return [h for h in hits if h.team != ctx.team]
+
+    def _read_text(self, hit: MemoryHit) -> str | None:
+        """The hit's value (untrusted text), once per episode and at most `max_reads` a step; None otherwise."""
+        ctx = self._ctx
+        if ctx is None or ctx.memory is None or hit.id in self.read_ids or len(self._reads) >= self.max_reads:
+            return None
+        self.read_ids.add(hit.id)
+        try:
+            text = ctx.memory.read_memory(hit.id)
+        except Exception:  # noqa: BLE001 - a failing bank must not stop the team
+            return None
+        if text is None:
+            return None
+        self._reads.append(hit.id)
+        return text

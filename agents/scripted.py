@@ -58,7 +58,7 @@ from typing import Any
 
 from agents.base import Agent, AgentAction, StepContext
 from agents.environment import Observation
-from agents.memory_tools import MemoryHit, load_value_object
+from agents.memory_tools import BudgetedMemoryReader, MemoryHit, load_value_object
 
 VALUE_VERSION = 1
 DIRS: tuple[str, ...] = ("north", "east", "south", "west")
@@ -146,7 +146,7 @@ class _Candidate:
     target: str | None  # the room behind it (None: unknown, behind a closed door)
 
 
-class TWXExplorer(Agent):
+class TWXExplorer(BudgetedMemoryReader, Agent):
     """Heuristic TextWorldExpress explorer that shares a map through the team memory."""
 
     name = "twx-explorer"
@@ -716,20 +716,7 @@ class TWXExplorer(Agent):
         step = self._hop(direction, nxt, obs)
         return (step, best.target or best.room) if step is not None else None
 
-    # -- reading the shared memory ---------------------------------------------------------------
-    def _search(self, query: str) -> list[MemoryHit]:
-        ctx = self._ctx
-        if ctx is None or ctx.memory is None or query in self._searched or len(self._searched) >= self.max_searches:
-            return []
-        self._searched.add(query)
-        try:
-            hits = list(ctx.memory.search_memory(query))
-        except Exception:  # noqa: BLE001 - a failing bank must not stop the team
-            return []
-        seen = {h.id for h in hits}
-        hits += [h for h in getattr(ctx, "hits", None) or () if h.id not in seen]
-        return [h for h in hits if h.team != ctx.team]
-
+    # -- reading the shared memory (searching and reading: BudgetedMemoryReader) ------------------
     def _spreading(self) -> bool:
         if self.spread is not None:
             return self.spread
@@ -741,18 +728,8 @@ class TWXExplorer(Agent):
         return any((_team_rank(t), t) < me for t in teams)
 
     def _read(self, hit: MemoryHit) -> dict[str, Any] | None:
-        ctx = self._ctx
-        if ctx is None or ctx.memory is None or hit.id in self.read_ids or len(self._reads) >= self.max_reads:
-            return None
-        self.read_ids.add(hit.id)
-        try:
-            text = ctx.memory.read_memory(hit.id)
-        except Exception:  # noqa: BLE001
-            return None
-        if text is None:
-            return None
-        self._reads.append(hit.id)
-        value = parse_value(text)
+        text = self._read_text(hit)
+        value = parse_value(text) if text is not None else None
         if value is not None:
             self._merge(value, hit.team)
         return value

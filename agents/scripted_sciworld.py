@@ -66,7 +66,7 @@ from typing import Any
 
 from agents.base import Agent, AgentAction, StepContext
 from agents.environment import Observation
-from agents.memory_tools import MemoryHit, load_value_object
+from agents.memory_tools import BudgetedMemoryReader, MemoryHit, load_value_object
 from agents.scripted import _team_rank
 
 VALUE_VERSION = 1
@@ -217,7 +217,7 @@ class _State:
     rejected: set[str] = field(default_factory=set)  # actions ScienceWorld did not understand (e.g. things inside a closed hive)
 
 
-class SciWorldScripted(Agent):
+class SciWorldScripted(BudgetedMemoryReader, Agent):
     """Explores rooms, focuses on a thing of the task's category, carries it to the box; shares what rooms hold."""
 
     name = "sciworld-scripted"
@@ -517,32 +517,9 @@ class SciWorldScripted(Agent):
         return min(safe or valid or ["look around"])
 
     # -- shared memory --------------------------------------------------------------------------
-    def _search(self, query: str) -> list[MemoryHit]:
-        ctx = self._ctx
-        if ctx is None or ctx.memory is None or query in self._searched or len(self._searched) >= self.max_searches:
-            return []
-        self._searched.add(query)
-        try:
-            hits = list(ctx.memory.search_memory(query))
-        except Exception:  # noqa: BLE001 - a failing bank must not stop the team
-            return []
-        seen = {h.id for h in hits}
-        hits += [h for h in ctx.hits or () if h.id not in seen]
-        return [h for h in hits if h.team != ctx.team]
-
     def _read(self, hit: MemoryHit) -> dict[str, Any] | None:
-        ctx = self._ctx
-        if ctx is None or ctx.memory is None or hit.id in self.read_ids or len(self._reads) >= self.max_reads:
-            return None
-        self.read_ids.add(hit.id)
-        try:
-            text = ctx.memory.read_memory(hit.id)
-        except Exception:  # noqa: BLE001
-            return None
-        if text is None:
-            return None
-        self._reads.append(hit.id)
-        v = parse_value(text)
+        text = self._read_text(hit)
+        v = parse_value(text) if text is not None else None
         if v is not None and v["room"] in self.s.rooms:
             self.shared[v["room"]] = v["contains"]
         return v

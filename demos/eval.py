@@ -251,9 +251,7 @@ def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights
                 bank = MemoryBank(folder)
                 pool_kwargs["experience_bank"] = bank
             stack.callback(bank.close)
-        pool = stack.enter_context(RolloutPool(workers, **pool_kwargs))
-        if llm is not None:
-            pool._local.llm = llm  # noqa: SLF001 - RolloutPool has no LLM argument yet
+        pool = stack.enter_context(RolloutPool(workers, llm=llm, **pool_kwargs))
         bar = stack.enter_context(tqdm(total=config.episodes(), desc=f"eval {config.env} {config.agent}", unit="ep", disable=quiet,
                                        file=sys.stderr))
 

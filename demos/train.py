@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from memory import InvalidFieldError
+from memory.files import atomic_write_text
 from rl.evaluate import parse_seeds
 
 
@@ -111,7 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for name, path in files.items():
         print(f"  {name:8s} {path}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"last": last, "files": files, "evals": evals}, indent=2))
+        atomic_write_text(Path(args.json), json.dumps({"last": last, "files": files, "evals": evals}, indent=2))
     return 0
 
 

@@ -436,6 +436,10 @@ class BankStore(BaseStore):
         old = self._entry(namespace, op.key)
         if old is not None:
             entry.created_at = old.created_at  # an overwrite keeps the item's creation time
+            if old.key == entry.key and old.value == entry.value:
+                # re-putting the same content (apps often re-save what they recalled) keeps what was
+                # learned about it; changed content starts fresh, as its old Q judged other text
+                entry.q, entry.visits, entry.uses, entry.outcome = old.q, old.visits, dict(old.uses), old.outcome
         return validate_entry(entry, self.bank.limits)
 
     def _admit(self, entry: Entry) -> bool:

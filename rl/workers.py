@@ -339,7 +339,9 @@ class RolloutPool:
     """
 
     def __init__(self, workers: int = 0, *, experience: ExperienceStore | None = None, experience_bank: MemoryBank | None = None,
-                 ray_address: str | None = None, torch_threads: int | None = None, start_timeout: float = 300.0) -> None:
+                 ray_address: str | None = None, torch_threads: int | None = None, start_timeout: float = 300.0,
+                 llm: Any = None) -> None:
+        """`llm`: the LLM client LLM-agent episodes use, with workers=0 only (each Ray worker would need its own)."""
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
             raise InvalidFieldError("workers", f"is {workers!r}", "pass 0 (in-process) or a positive number of Ray workers")
         if torch_threads is not None and (isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1):
@@ -353,8 +355,11 @@ class RolloutPool:
         self._local: RolloutContext | None = None
         if workers == 0:
             bank = experience_bank if experience_bank is not None else (experience.open() if experience else None)
-            self._local = RolloutContext(experience_bank=bank)
+            self._local = RolloutContext(experience_bank=bank, llm=llm)
             return
+        if llm is not None:
+            raise InvalidFieldError("llm", f"is set with {workers} Ray workers, which cannot share one client",
+                                    "use workers=0 for LLM agents (the embedded server answers one call at a time anyway)")
         if experience_bank is not None:
             raise InvalidFieldError("experience_bank", "is an open bank, which cannot be shipped to Ray workers",
                                     "pass experience=ExperienceStore.server(host, port) (e.g. ChromaServer(path).store()), or use workers=0")

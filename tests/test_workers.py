@@ -189,3 +189,12 @@ def test_local_folder_experience_cannot_go_to_workers(tmp_path):
         RolloutPool(2, experience_bank=MemoryBank.ephemeral())
     with pytest.raises(InvalidFieldError, match="torch_threads"):
         RolloutPool(1, torch_threads=0)
+
+
+def test_an_llm_client_goes_to_the_in_process_pool_only():
+    client = object()
+    with RolloutPool(0, llm=client) as pool:
+        assert pool._local is not None and pool._local.llm is client  # noqa: SLF001 - the in-process context uses it
+    with pytest.raises(InvalidFieldError, match="llm") as info:
+        RolloutPool(2, llm=client)
+    assert "workers=0" in str(info.value)

@@ -367,14 +367,6 @@ class RGEnv(Environment):
         return self.options.spec
 
     @property
-    def steps(self) -> int:
-        return self._steps
-
-    @property
-    def seed(self) -> int | None:
-        return self._seed
-
-    @property
     def answers_left(self) -> int:
         return max(0, self.options.max_answers - self._answers)
 

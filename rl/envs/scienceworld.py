@@ -238,14 +238,6 @@ class SciWorldEnv(Environment):
         return f"sciworld:{self.task}" + (":" + ",".join(parts) if parts else "")
 
     @property
-    def steps(self) -> int:
-        return self._steps
-
-    @property
-    def seed(self) -> int | None:
-        return self._seed
-
-    @property
     def variation(self) -> int | None:
         """The ScienceWorld variation the current episode plays."""
         return self._variation

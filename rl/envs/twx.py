@@ -211,14 +211,6 @@ class TWXEnv(Environment):
         return ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
 
     @property
-    def steps(self) -> int:
-        return self._steps
-
-    @property
-    def seed(self) -> int | None:
-        return self._seed
-
-    @property
     def started(self) -> bool:
         """Whether the JVM is running."""
         return self._env is not None
