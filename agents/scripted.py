@@ -1,7 +1,7 @@
 """Scripted policies that act without an LLM (fast tests, fast RL rollouts).
 
-`TWXExplorer` plays TextWorldExpress `coin`, `mapreader` and (best effort)
-`cookingworld`. It keeps a map built only from its own transitions (`observe`
+`TWXExplorer` plays TextWorldExpress `coin`, `mapreader`, `twc` and (best
+effort) `cookingworld`. It keeps a map built only from its own transitions (`observe`
 is called for every transition, live or replayed, so its private state can be
 rebuilt from the team's action history) and explores systematically: take a
 needed object as soon as it is visible, otherwise walk (shortest known path,
@@ -20,6 +20,21 @@ explorer can merge back (`VALUE_VERSION`):
      "start": "kitchen", "path": [["kitchen", "west"]],          # route start -> room
      "map": {"lounge": ["playroom"]},                             # mapreader, once read
      "recipe": {"ingredients": [...], "directions": [...]}}       # cookingworld, once read
+
+In `twc` (put misplaced things where they belong) the explorer takes every
+loose thing it sees and tries places for it; the score says whether a put was
+right (it rises) or wrong (it falls, and the thing is taken back). Those
+facts are what teams share: the step after a put is keyed "X goes in the P in
+the R" or "X does not go in the P in the R", and every twc value carries what
+the writer knows so far, first-hand and read:
+
+    "right": {"copybook": ["bedroom", "desk"]},
+    "wrong": {"copybook": [["bathroom", "shower"], ...]}
+
+Before trying a place a team asks the bank whether another team already
+tried it ("X does not go in the P in the R"), and it goes straight to a
+place another team found right. Each team tries (thing, place) pairs in its
+own fixed shuffled order, so teams that try at once rarely pick the same pair.
 
 `room` is where the writer stands when it acts, `exits` / `closed` / `objects`
 describe that room as the writer saw it (`null` = a closed door it has not
@@ -75,6 +90,8 @@ _EXIT_RE = re.compile(
 )
 _REVEAL_RE = re.compile(r"You open the .+? door, revealing (?:the |a |an )?(?P<room>[^.\n]+?)\s*\.", re.I)
 _CLOSED_CONTAINER_RE = re.compile(r"\b(?:a|an) (?P<name>[a-z][a-z -]*?) that is closed", re.I)
+_SURFACE_RE = re.compile(r"\b(?:a|an) (?P<name>[a-z][a-z -]*?),? that has ", re.I)  # twc: open places things go on/in
+_PUT_RE = re.compile(r"^put (?P<rest>.+)$")
 _OPENED_RE = re.compile(r"You open the (?P<name>[a-z][a-z -]*?)\.", re.I)
 _TAKE_RE = re.compile(r"You take the (?P<name>[^.\n]+?)\.", re.I)
 _MAP_LINE_RE = re.compile(r"^\s*The (?P<room>.+?) connects to (?P<rest>.+?)\.?\s*$", re.I | re.M)
@@ -128,6 +145,7 @@ class RoomInfo:
     containers: set[str] = field(default_factory=set)  # closed containers seen here
     opened: set[str] = field(default_factory=set)  # containers opened here
     fixtures: set[str] = field(default_factory=set)  # appliances (oven, stove, barbeque)
+    surfaces: set[str] = field(default_factory=set)  # twc: open places that hold things ("a bench, that has nothing on it")
     visited: bool = False
 
 
@@ -177,6 +195,14 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self.meal_prepared = False
         self.finished = False
         self.tried: dict[tuple[str, str], int] = {}
+        self.score = 0.0
+        # twc: where each item belongs, learned by trying (a right put raises the score, a wrong one lowers it)
+        self.right: dict[str, tuple[str, str]] = {}  # item -> (room, place), own trials
+        self.wrong: dict[str, set[tuple[str, str]]] = {}  # item -> (room, place) tried and wrong, own trials
+        self.placed: set[str] = set()  # items this team put where they belong
+        self.shared_right: dict[str, tuple[str, str]] = {}
+        self.shared_wrong: dict[str, set[tuple[str, str]]] = {}
+        self.last_fact: tuple[str, str, str, bool] | None = None  # (item, room, place, right) learned by the last action
         # knowledge from other teams (rebuilt by reading the bank again after a resume)
         self.shared: dict[str, RoomInfo] = {}
         self.claimed: dict[str, set[str]] = {}  # room -> other teams heading there
@@ -190,6 +216,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self._team_rank = 0
         self._team = ""
         self._initialised = False
+        self._exp_places: dict[str, tuple[str, str]] = {}  # twc: item -> (place, experience id), from a past success
+        self._exp_used: str | None = None  # the experience this step's action followed
 
     def reset(self, observation: Observation) -> None:
         self._clear()
@@ -208,6 +236,9 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             self.kind = "mapreader"
             self.item, self.item_room = _norm(m["item"]), _norm(m["src"])
             self.box, self.box_room = _norm(m["box"]), _norm(m["dst"])
+            return
+        if "usual locations" in task.lower():
+            self.kind = "twc"
             return
         if "cookbook" in task.lower() or "meal" in task.lower():
             self.kind = "cookingworld"
@@ -250,13 +281,19 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                     self._room(before).exits[d] = room
             info.containers = {_norm(c["name"]) for c in _CLOSED_CONTAINER_RE.finditer(text.split("\n")[0])}
             info.fixtures = {f for f in ("oven", "stove", "barbeque") if f in text.split("\n")[0].lower()}
+            info.surfaces = {_norm(c["name"]) for c in _SURFACE_RE.finditer(text.split("\n")[0])}
             self.current = room
         cur = self._room(self.current) if self.current else None
         if cur is not None and obs.valid_actions:
             cur.objects = {a[5:] for a in obs.valid_actions if a.startswith("take ") and " from " not in a}
+        delta = obs.score - self.score
+        self.score = obs.score
+        self.last_fact = None
         if action is None or cur is None:
             return
         low = text.lower()
+        if self.kind == "twc" and action.startswith("put ") and low.startswith("you put"):
+            self._learn_placement(action, delta)
         if action.startswith("open door to "):
             d = action[len("open door to ") :]
             r = _REVEAL_RE.search(text)
@@ -285,7 +322,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             self._parse_map(text)
         elif action.startswith("read ") and "ingredients:" in low:
             self.recipe = _parse_recipe(text)
-        elif action.startswith("put ") and low.startswith("you put"):
+        elif action.startswith("put ") and low.startswith("you put") and self.kind == "mapreader":
             self.finished = True
         elif action == "prepare meal" and "adding the meal" in low:
             self.meal_prepared = True
@@ -298,6 +335,33 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                     self.done_directions.add(direction)
         if obs.done:
             self.finished = True
+
+    def _split_put(self, action: str) -> tuple[str, str] | None:
+        """("put blue golf shoes in shoe cabinet") -> (item, place), matching the item against what the team carries."""
+        m = _PUT_RE.match(action)
+        if not m:
+            return None
+        rest = m["rest"]
+        for item in sorted(self.inventory | set(self.right) | set(self.wrong), key=len, reverse=True):
+            for prep in (" in ", " on "):
+                if rest.startswith(item + prep):
+                    return item, _norm(rest[len(item) + len(prep) :])
+        return None
+
+    def _learn_placement(self, action: str, delta: float) -> None:
+        """twc: a put raised the score (the item belongs there) or lowered it (it does not; take it back)."""
+        split = self._split_put(action)
+        if split is None or self.current is None:
+            return
+        item, place = split
+        self.inventory.discard(item)
+        if delta > 1e-9:
+            self.right[item.lower()] = (self.current, place)
+            self.placed.add(item)
+            self.last_fact = (item, self.current, place, True)
+        elif delta < -1e-9:
+            self.wrong.setdefault(item.lower(), set()).add((self.current, place))
+            self.last_fact = (item, self.current, place, False)
 
     def _parse_map(self, text: str) -> None:
         self.map_read = True
@@ -316,6 +380,13 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             if self.item and self.item not in self.inventory and not self.finished:
                 return [self.item]
             return []
+        if self.kind == "twc":
+            # loose things this team saw, plus things other teams saw in rooms this team has not seen itself
+            # (own eyes win; memory carries lower-case names, the game writes "TV remote control")
+            mine = {o for info in self.rooms.values() for o in info.objects}
+            known = {o.lower() for o in mine | self.placed | self.inventory}
+            heard = {o for r, info in self.shared.items() if not self._own_visited(r) for o in info.objects if o.lower() not in known}
+            return sorted(o for o in mine | heard if o not in self.placed and o not in self.inventory and not self.finished)
         if self.kind == "cookingworld" and self.recipe is not None and not self.meal_prepared:
             need = [i for i in self.recipe.ingredients if i not in self.inventory]
             if any(_verb(d) in _CUT_VERBS for d in self.recipe.directions) and "knife" not in self.inventory:
@@ -341,19 +412,23 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self._ctx = ctx
         self._reads = reads
         if ctx.memory is not None:
+            if self.kind == "twc":
+                self._consult_placements()  # first: a known place saves the most steps
             self._consult_places(ctx)
             if self.kind == "mapreader" and not self.map_read:
                 self._consult_map(ctx)
             if self.kind == "cookingworld" and self.recipe is None:
                 self._consult_recipe(ctx)
-        planned = self._plan_step(ctx)
+        self._exp_used = None
+        self._exp_places = _experience_places(ctx.experiences) if self.kind == "twc" else {}
+        planned = self._plan_step(ctx) if self.kind != "twc" else None  # twc learns facts from plans instead
         if planned is not None:
             action, target = planned[0], None
         else:
             action, target = self._choose(ctx.observation)
         key, value = self._describe(action, target, ctx.observation)
         self._ctx = None
-        used = [planned[1]] if planned is not None else []
+        used = [planned[1]] if planned is not None else ([self._exp_used] if self._exp_used else [])
         return AgentAction(action=action, key=key, value=value, tool=action.split(" ", 1)[0], reads=list(reads), experiences=used)
 
     @staticmethod
@@ -394,10 +469,14 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             cooking = self._cooking_action(obs)
             if cooking is not None:
                 return cooking
-        # 2. take what the task needs when it is in reach
+        # 2. take what the task needs when it is in reach (twc: every loose item here, then try places for all of them)
         for obj in sorted(self._needed_objects()):
             if self._valid(obs, f"take {obj}"):
                 return f"take {obj}", None
+        if self.kind == "twc":
+            placing = self._twc_action(obs)
+            if placing is not None:
+                return placing, None
         # 3. learn the plan the game hands out (map / cookbook), unless memory already gave it
         if self.kind == "mapreader" and not self.map_read and not self.map_adj:
             for a in sorted(obs.valid_actions):
@@ -461,10 +540,126 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 return None
             dist, _ = self._dijkstra()
             return min(places, key=lambda p: (dist.get(p, 99.0), p))
+        if self.kind == "twc":
+            return self._twc_goal_room()
         for obj in self._needed_objects():
             place = self._place_of(obj)
             if place is not None:
                 return place
+        return None
+
+    # -- twc: put each item where it belongs, learning where by trying ------------------------------
+    # twc knowledge is keyed by lower-case item names (what memory carries); actions keep the game's case
+    def _known_place(self, item: str) -> tuple[str, str] | None:
+        return self.right.get(item.lower()) or self.shared_right.get(item.lower())
+
+    def _is_wrong(self, item: str, room: str, place: str) -> bool:
+        key = item.lower()
+        return (room, place) in self.wrong.get(key, ()) or (room, place) in self.shared_wrong.get(key, ())
+
+    def _places(self, room: str) -> list[str]:
+        info = self.rooms.get(room)
+        if info is None:
+            return []
+        return sorted(info.surfaces | info.containers | info.opened)
+
+    def _carried(self) -> list[str]:
+        return sorted(self.inventory - self.placed)
+
+    def _put_or_open(self, item: str, place: str, obs: Observation) -> str | None:
+        """The valid action that puts `item` in/on `place` (or opens it first); names compare case-blind
+        (place names are kept lower-case, the game writes "TV stand")."""
+        valid = {a.lower(): a for a in obs.valid_actions}
+        for prep in ("in", "on"):
+            act = valid.get(f"put {item} {prep} {place}".lower())
+            if act is not None:
+                return act
+        act = valid.get(f"open {place}".lower())
+        if act is not None and self.tried.get((self.current or "", act), 0) == 0:
+            return act
+        return None
+
+    def _twc_action(self, obs: Observation) -> str | None:
+        """Put a carried item where it is known to belong, else try a place here not yet known to be wrong.
+
+        With a shared bank, the places other teams found wrong (or right) are read before trying, so
+        the teams' trials add up instead of repeating each other.
+        """
+        room = self.current
+        if room is None:
+            return None
+        carried = self._carried()
+        for item in carried:
+            known = self._known_place(item)
+            if known is not None and known[0] == room:
+                act = self._put_or_open(item, known[1], obs)
+                if act is not None:
+                    return act
+        for item in carried:  # a place where the best-ranked past success put a thing of this name
+            hint = self._exp_places.get(item.lower())
+            if hint is None or self._known_place(item) is not None or self._is_wrong(item, room, hint[0]):
+                continue
+            if hint[0] in self._places(room):
+                act = self._put_or_open(item, hint[0], obs)
+                if act is not None:
+                    self._exp_used = hint[1]
+                    return act
+        # every (item, place) pair still open here, in this team's own order (a fixed shuffle by team name),
+        # so teams trying at once spread over items and places instead of colliding on the last place left
+        pairs = [(item, place) for item in carried if self._known_place(item) is None
+                 for place in self._places(room) if not self._is_wrong(item, room, place)]
+        for item, place in sorted(pairs, key=lambda ip: zlib.crc32(f"{self._team}|{ip[0]}|{ip[1]}".encode())):
+            if self._known_place(item) is not None:
+                continue
+            self._consult_place(item, room, place)  # has another team tried it already?
+            known = self._known_place(item)
+            if known is not None:
+                act = self._put_or_open(item, known[1], obs) if known[0] == room else None
+                if act is not None:
+                    return act
+                continue
+            if self._is_wrong(item, room, place):
+                continue
+            act = self._put_or_open(item, place, obs)
+            if act is not None:
+                return act
+        return None
+
+    def _consult_place(self, item: str, room: str, place: str) -> None:
+        """Read another team's report of putting `item` in `place` (the exact fact, if anyone wrote it)."""
+        if self._ctx is None or self._ctx.memory is None:
+            return
+        item = item.lower()
+        for hit in self._search(f"{item} does not go in the {place} in the {room}"):
+            key = hit.key.lower()
+            if key.startswith(f"{item} does not go in the {place} in the {room};") or key.startswith(f"{item} goes in the "):
+                self._read(hit)
+                return
+
+    def _twc_goal_room(self) -> str | None:
+        """Where to walk: a carried item's known place, else a seen item, else a room with places left to try."""
+        room = self.current
+        dist, _ = self._dijkstra()
+
+        def nearest(rooms: set[str]) -> str | None:
+            rooms = {r for r in rooms if r != room and r in dist}
+            return min(rooms, key=lambda r: (dist[r], r)) if rooms else None
+
+        carried = self._carried()
+        known = {k[0] for k in (self._known_place(i) for i in carried) if k is not None}
+        hinted = {r for i in carried if self._known_place(i) is None and i.lower() in self._exp_places
+                  for r, info in self.rooms.items() if info.visited and self._exp_places[i.lower()][0] in self._places(r)
+                  and not self._is_wrong(i, r, self._exp_places[i.lower()][0])}
+        for choice in (
+            known,
+            hinted,
+            {p for p in (self._place_of(o) for o in self._needed_objects()) if p is not None},
+            {r for r, info in self.rooms.items() if info.visited and any(
+                not self._is_wrong(i, r, p) for i in carried if self._known_place(i) is None for p in self._places(r))},
+        ):
+            goal = nearest(choice)
+            if goal is not None:
+                return goal
         return None
 
     def _place_of(self, obj: str) -> str | None:
@@ -763,6 +958,10 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 for b in nbs:
                     self.map_adj.setdefault(a, set()).add(b)
                     self.map_adj.setdefault(b, set()).add(a)
+        for item, where in v.get("right", {}).items():
+            self.shared_right.setdefault(item, where)
+        for item, places in v.get("wrong", {}).items():
+            self.shared_wrong.setdefault(item, set()).update(places)
         if v.get("recipe") and self.recipe is None:
             r = v["recipe"]
             self.recipe = Recipe(list(r["ingredients"]), list(r["directions"]))
@@ -778,6 +977,19 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                     continue
                 v = self._read(hit)
                 if v is not None and obj in self.reported:
+                    break
+
+    def _consult_placements(self) -> None:
+        """twc: where does each carried item belong (or not)? Read reports that name the item."""
+        for item in self._carried():
+            if self._known_place(item) is not None:
+                continue
+            for hit in self._search(f"{item.lower()} goes in the"):
+                key = hit.key.lower()
+                if f"{item.lower()} goes in " not in key and f"{item.lower()} does not go in " not in key:
+                    continue
+                self._read(hit)
+                if self._known_place(item) is not None:
                     break
 
     def _consult_room(self, room: str, exits_only: bool = False) -> bool:
@@ -875,7 +1087,20 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             value["fixtures"] = sorted(info.fixtures)
         exits_txt = ", ".join(f"{d} {info.exits[d] or 'closed door'}" for d in DIRS if d in info.exits) or "none seen"
         found = sorted(o for o in info.objects if self._wanted_anyway(o))
-        if found:
+        if self.kind == "twc" and (self.right or self.wrong or self.shared_right or self.shared_wrong):
+            # what this team knows, first-hand and read: one read then passes on everything known so far
+            right = {**self.shared_right, **self.right}
+            wrong = {i: self.wrong.get(i, set()) | self.shared_wrong.get(i, set()) for i in set(self.wrong) | set(self.shared_wrong)}
+            value["right"] = {i: list(w) for i, w in sorted(right.items())}
+            value["wrong"] = {i: sorted(list(w) for w in ws) for i, ws in sorted(wrong.items())}
+        if self.last_fact is not None:
+            item, where, place, right = self.last_fact
+            key = f"{item} {'goes' if right else 'does not go'} in the {place} in the {where}; then {action}"
+        elif self.kind == "twc" and self.right:
+            # every later step repeats what this team found, so a reader asking "where does X go" finds it
+            facts = "; ".join(f"{i} goes in the {p} in the {r}" for i, (r, p) in sorted(self.right.items()))
+            key = f"{facts}; now in the {room}, {action}"
+        elif found:
             value["start"] = self.start
             value["path"] = self._path_from_start(room)
             where = f"{room} (in the {', '.join(sorted(info.opened))})" if info.opened and self.kind == "cookingworld" else room
@@ -906,6 +1131,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             return obj == self.item
         if self.kind == "cookingworld" and self.recipe is not None:
             return obj in self.recipe.ingredients or obj == "knife"
+        if self.kind == "twc":
+            return obj not in self.placed
         return False
 
 
@@ -961,6 +1188,41 @@ def _clean_list(values: Any, limit: int = 40) -> list[str]:
     return out
 
 
+def _experience_places(experiences: Any) -> dict[str, tuple[str, str]]:
+    """twc: item -> (place, experience id) from the best-ranked successful plan among the retrieved experiences.
+
+    A put that the plan never undid (no later "take" of the same thing) raised the score: that is where
+    the thing belongs, and things of the same name usually belong in places of the same name in other
+    houses too. Only the best-ranked success is used, so the retrieval ranking decides which one.
+    """
+    for hit in experiences or ():
+        data = hit.parsed()
+        if data is None or data["outcome"] != "success":
+            continue
+        plan = data["plan"]
+        out: dict[str, tuple[str, str]] = {}
+        for i, action in enumerate(plan):
+            m = re.match(r"^put (?P<item>.+?) (?:in|on) (?P<place>.+)$", action)
+            if not m:
+                continue
+            item = m["item"]
+            if any(later == f"take {item}" for later in plan[i + 1 :]):
+                continue  # taken back: a wrong place
+            place = _clean_name(m["place"])
+            if _clean_name(item) is not None and place is not None:
+                out[_clean_name(item)] = (place, hit.id)  # type: ignore[index]
+        return out
+    return {}
+
+
+def _clean_pair(value: Any) -> tuple[str, str] | None:
+    """A twc (room, place) pair from untrusted data."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    room, place = _clean_name(value[0]), _clean_name(value[1])
+    return (room, place) if room is not None and place is not None else None
+
+
 def parse_value(text: str) -> dict[str, Any] | None:
     """Parse an explorer step value from the bank; None if it is not one (memory is untrusted)."""
     raw = load_value_object(text, VALUE_VERSION)
@@ -1006,6 +1268,23 @@ def parse_value(text: str) -> dict[str, Any] | None:
             if ca is not None:
                 mp[ca] = _clean_list(nbs, limit=8)
     out["map"] = mp
+    right: dict[str, tuple[str, str]] = {}
+    if isinstance(raw.get("right"), dict):
+        for item, where in list(raw["right"].items())[:20]:
+            pair = _clean_pair(where)
+            if _clean_name(item) is not None and pair is not None:
+                right[_clean_name(item)] = pair  # type: ignore[index]
+    out["right"] = right
+    wrong: dict[str, set[tuple[str, str]]] = {}
+    if isinstance(raw.get("wrong"), dict):
+        for item, places in list(raw["wrong"].items())[:20]:
+            name = _clean_name(item)
+            if name is None or not isinstance(places, list):
+                continue
+            pairs = {pair for pair in (_clean_pair(w) for w in places[:40]) if pair is not None}
+            if pairs:
+                wrong[name] = pairs
+    out["wrong"] = wrong
     recipe = raw.get("recipe")
     if isinstance(recipe, dict):
         ing = _clean_list(recipe.get("ingredients"), limit=10)

@@ -78,6 +78,9 @@ SUITES: dict[str, tuple[Cell, ...]] = {
         Cell("twx:mapreader", "scripted", TEST_SEEDS, 3, 30, 3, qnet=True, why="a second TWX game: the coin is far away, a map helps"),
         Cell("twx:cookingworld", "scripted", TEST_SEEDS, 3, 40, 3, qnet=True,
              why="the longest TWX game the scripted explorer solves (8-28 steps alone), hence 40 steps"),
+        Cell("twx:twc", "scripted", TEST_SEEDS, 3, 120, 3, qnet=True,
+             why="put misplaced things away, learning where each belongs by trying (a wrong put costs the put and "
+                 "the take-back): shared trials are worth most here; 120 steps cover a solo team (28-87 steps)"),
         Cell("twx:coin", "llm", LLM_SEEDS, 2, 10, 2, qnet=True,
              why="SmolLM2 on 2 CPU cores takes ~1-3 s a call: 2 teams x 10 steps keeps a cell under ~20 min"),
     ),

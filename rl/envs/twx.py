@@ -27,9 +27,13 @@ several rooms; override any of them in the spec or as keyword arguments):
   ``numLocations=6, numIngredients=2, numDistractorItems=3, includeDoors=1,
   limitInventorySize=0``: the scripted explorer needs 8-28 steps (mean ~19).
 * ``twc`` -- put misplaced items away (``numLocations=3, numItemsToPutAway=3,
-  includeDoors=0``), and the single-room games ``arithmetic``, ``sorting``,
-  ``simonsays``, ``peckingorder`` with TWX's own defaults (the scripted
-  explorer does not solve these).
+  includeDoors=0``). Taking a misplaced item and putting it where it belongs
+  each raise the score by 1/(2 x items); a put in the wrong place lowers it.
+  The scripted explorer has no common sense: it learns where things go by
+  trying (28-87 steps alone).
+* the single-room games ``arithmetic``, ``sorting``, ``simonsays``,
+  ``peckingorder`` with TWX's own defaults (the scripted explorer does not
+  solve these).
 
 Specs (see `make_env_factory`):
 
