@@ -50,10 +50,18 @@ class Environment(ABC):
         """Steps taken in the current episode."""
         return self._steps
 
+    @steps.setter
+    def steps(self, value: int) -> None:  # environments written as `self.steps = 0` keep working
+        self._steps = value
+
     @property
     def seed(self) -> int | None:
         """The seed of the current episode (None before the first reset)."""
         return self._seed
+
+    @seed.setter
+    def seed(self, value: int | None) -> None:
+        self._seed = value
 
     @abstractmethod
     def reset(self, seed: int) -> Observation:
