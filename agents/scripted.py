@@ -91,7 +91,7 @@ _EXIT_RE = re.compile(
 _REVEAL_RE = re.compile(r"You open the .+? door, revealing (?:the |a |an )?(?P<room>[^.\n]+?)\s*\.", re.I)
 _CLOSED_CONTAINER_RE = re.compile(r"\b(?:a|an) (?P<name>[a-z][a-z -]*?) that is closed", re.I)
 _SURFACE_RE = re.compile(r"\b(?:a|an) (?P<name>[a-z][a-z -]*?),? that has ", re.I)  # twc: open places things go on/in
-_PUT_RE = re.compile(r"^put (?P<rest>.+)$")
+_PUT_RE = re.compile(r"^put (?P<item>.+?) (?:in|on) (?P<place>.+)$")  # twc; item names are matched exactly where known
 _OPENED_RE = re.compile(r"You open the (?P<name>[a-z][a-z -]*?)\.", re.I)
 _TAKE_RE = re.compile(r"You take the (?P<name>[^.\n]+?)\.", re.I)
 _MAP_LINE_RE = re.compile(r"^\s*The (?P<room>.+?) connects to (?P<rest>.+?)\.?\s*$", re.I | re.M)
@@ -338,10 +338,9 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
 
     def _split_put(self, action: str) -> tuple[str, str] | None:
         """("put blue golf shoes in shoe cabinet") -> (item, place), matching the item against what the team carries."""
-        m = _PUT_RE.match(action)
-        if not m:
+        if not action.startswith("put "):
             return None
-        rest = m["rest"]
+        rest = action[len("put ") :]
         for item in sorted(self.inventory | set(self.right) | set(self.wrong), key=len, reverse=True):
             for prep in (" in ", " on "):
                 if rest.startswith(item + prep):
@@ -1202,7 +1201,7 @@ def _experience_places(experiences: Any) -> dict[str, tuple[str, str]]:
         plan = data["plan"]
         out: dict[str, tuple[str, str]] = {}
         for i, action in enumerate(plan):
-            m = re.match(r"^put (?P<item>.+?) (?:in|on) (?P<place>.+)$", action)
+            m = _PUT_RE.match(action)
             if not m:
                 continue
             item = m["item"]

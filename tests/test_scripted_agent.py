@@ -47,13 +47,18 @@ def play(env: Environment, seed: int, agent: TWXExplorer, *, team: str = "team0"
     return actions, observations
 
 
-@pytest.fixture(scope="module")
-def coin_envs():
-    factory = make_env_factory("twx:coin")
+def _team_envs(spec: str):
+    """One environment per team (module-scoped fixtures reuse the JVMs)."""
+    factory = make_env_factory(spec)
     envs = {t: factory() for t in TEAMS}
     yield envs
     for e in envs.values():
         e.close()
+
+
+@pytest.fixture(scope="module")
+def coin_envs():
+    yield from _team_envs("twx:coin")
 
 
 @pytest.fixture(scope="module")
@@ -251,11 +256,7 @@ TWC_STEPS = 120
 
 @pytest.fixture(scope="module")
 def twc_envs():
-    factory = make_env_factory("twx:twc")
-    envs = {t: factory() for t in TEAMS}
-    yield envs
-    for e in envs.values():
-        e.close()
+    yield from _team_envs("twx:twc")
 
 
 def test_explorer_alone_puts_every_twc_item_where_it_belongs(twc_envs):
