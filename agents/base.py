@@ -49,6 +49,7 @@ class StepContext:
     hits: list[MemoryHit] = field(default_factory=list)  # what the retrieve node found for this step
     history: list[tuple[str, str]] = field(default_factory=list)  # this team's (action, observation) so far
     experiences: list[ExperienceHit] = field(default_factory=list)  # past episodes retrieved at episode start (best first)
+    n_teams: int = 1  # teams acting in parallel on this task (lets agents split work between them)
 
 
 @dataclass
@@ -79,6 +80,16 @@ class Agent(ABC):
 
     def reset(self, observation: Observation) -> None:  # noqa: B027 - optional hook
         """Start of an episode."""
+
+    def describe_outcome(self, action: str, observation: Observation) -> tuple[str, str] | None:
+        """The bank key and value for the step just taken, written once its result is known.
+
+        Called right after `observe`. An agent that learns something from the
+        result (a put that raised or lowered the score) returns it here, so the
+        other teams can read it the very next round instead of one step later;
+        None keeps the key and value the agent gave with its action.
+        """
+        return None
 
 
 def step_key(action: str, result: str, max_words: int = 25) -> str:

@@ -46,6 +46,9 @@ class OrchestratorWorkerAgent(Agent):
     def observe(self, action: str, observation: Observation) -> None:
         self.worker.observe(action, observation)
 
+    def describe_outcome(self, action: str, observation: Observation) -> tuple[str, str] | None:
+        return self.worker.describe_outcome(action, observation)
+
     def _plan(self, ctx: StepContext) -> tuple[str, LLMUsage, str | None]:
         recent = "\n".join(f"- {a} -> {o[:120]}" for a, o in ctx.history[-4:]) or "- (no steps yet)"
         shared = quote_untrusted([(h.id[:8], h.key) for h in ctx.hits[:4]])

@@ -214,6 +214,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self._reads: list[str] = []  # ids read this step
         self._ctx: StepContext | None = None
         self._team_rank = 0
+        self._n_teams = 1
         self._team = ""
         self._initialised = False
         self._exp_places: dict[str, tuple[str, str]] = {}  # twc: item -> (place, experience id), from a past success
@@ -407,6 +408,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self._searched = set()
         reads: list[str] = []
         self._team_rank = _team_rank(ctx.team)
+        self._n_teams = ctx.n_teams
         self._team = ctx.team
         self._ctx = ctx
         self._reads = reads
@@ -603,11 +605,13 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 if act is not None:
                     self._exp_used = hint[1]
                     return act
-        # every (item, place) pair still open here, in this team's own order (a fixed shuffle by team name),
-        # so teams trying at once spread over items and places instead of colliding on the last place left
-        pairs = [(item, place) for item in carried if self._known_place(item) is None
-                 for place in self._places(room) if not self._is_wrong(item, room, place)]
-        for item, place in sorted(pairs, key=lambda ip: zlib.crc32(f"{self._team}|{ip[0]}|{ip[1]}".encode())):
+        # every (item, place) pair still open here, in one fixed order that each of the K teams enters at
+        # its own k/K of the way: teams trying at once work through different slices instead of colliding
+        pairs = sorted((item, place) for item in carried if self._known_place(item) is None
+                       for place in self._places(room) if not self._is_wrong(item, room, place))
+        k = max(1, self._n_teams)
+        start = (self._team_rank % k) * len(pairs) // k
+        for item, place in pairs[start:] + pairs[:start]:
             if self._known_place(item) is not None:
                 continue
             self._consult_place(item, room, place)  # has another team tried it already?
@@ -1094,7 +1098,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             value["wrong"] = {i: sorted(list(w) for w in ws) for i, ws in sorted(wrong.items())}
         if self.last_fact is not None:
             item, where, place, right = self.last_fact
-            key = f"{item} {'goes' if right else 'does not go'} in the {place} in the {where}; then {action}"
+            key = f"{item} {'goes' if right else 'does not go'} in the {place} in the {where}; {action}"
         elif self.kind == "twc" and self.right:
             # every later step repeats what this team found, so a reader asking "where does X go" finds it
             facts = "; ".join(f"{i} goes in the {p} in the {r}" for i, (r, p) in sorted(self.right.items()))
@@ -1123,6 +1127,14 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         if len(words) > MAX_KEY_WORDS:
             key = " ".join(words[:MAX_KEY_WORDS])
         return key, json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def describe_outcome(self, action: str, observation: Observation) -> tuple[str, str] | None:
+        """twc: a put's result (right or wrong place) is the step's entry, readable by the others next round."""
+        if self.last_fact is None:
+            return None
+        described = self._describe(action, None, observation)
+        self.last_fact = None  # said once: the next step describes itself
+        return described
 
     def _wanted_anyway(self, obj: str) -> bool:
         """Objects worth announcing: what this task needs (also after this agent took them)."""

@@ -87,7 +87,7 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         ctx = StepContext(
             task=rt.observation.task, observation=rt.observation, step_index=ts["steps"], max_steps=config.max_steps,
             team=team, memory=rt.memory, hits=[MemoryHit(**h) for h in state.get("hits", [])], history=list(rt.history),
-            experiences=[ExperienceHit(**e) for e in state.get("start_experiences", [])],
+            experiences=[ExperienceHit(**e) for e in state.get("start_experiences", [])], n_teams=config.teams,
         )
         try:
             action = rt.agent.act(ctx)
@@ -124,8 +124,12 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         ts["success"] = bool(obs.success)
         ts["done"] = bool(result.done or obs.success or ts["steps"] >= config.max_steps)
         ts["observation"] = observation_dict(obs)
-        key = action.key.strip() or step_key(action.action, obs.text)
-        value = action.value or f"action: {action.action}\nobservation: {obs.text}"
+        outcome = rt.agent.describe_outcome(action.action, obs)
+        if outcome is not None:
+            key, value = outcome
+        else:
+            key = action.key.strip() or step_key(action.action, obs.text)
+            value = action.value or f"action: {action.action}\nobservation: {obs.text}"
         record.update(observation=obs.text[:500], reward=result.reward, score=ts["score"], done=ts["done"], success=ts["success"], key=key)
         ts["record"] = record
         ts["pending"] = {"key": key, "value": value, "tool": action.tool or action.action.split(" ")[0]}

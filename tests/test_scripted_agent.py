@@ -188,17 +188,18 @@ def run_lockstep(envs: dict[str, Environment], seed: int, bank: MemoryBank | Non
         proposals = []
         for t in list(active):
             o = obs[t]
-            a = agents[t].act(StepContext(o.task, o, steps[t], max_steps, t, tools[t]))
+            a = agents[t].act(StepContext(o.task, o, steps[t], max_steps, t, tools[t], n_teams=len(teams)))
             assert a.action in o.valid_actions and a.error is None
             reads += len(a.reads)
             r = envs[t].step(a.action)
             steps[t] += 1
             obs[t] = r.observation
             agents[t].observe(a.action, r.observation)
-            log.append(f"r{rnd} {t} {a.action} | {a.key}")
+            key, value = agents[t].describe_outcome(a.action, r.observation) or (a.key, a.value)  # as the team graph does
+            log.append(f"r{rnd} {t} {a.action} | {key}")
             if bank is not None:
                 candidate = StepCandidate(
-                    namespace=ns, task=o.task, key=a.key, value=a.value, origin=Origin(team=t, step=steps[t] - 1, episode=tag),
+                    namespace=ns, task=o.task, key=key, value=value, origin=Origin(team=t, step=steps[t] - 1, episode=tag),
                     tool=a.tool, step_index=steps[t] - 1, max_steps=max_steps, n_teams=len(teams),
                 )
                 proposals.append(bank.evaluate(candidate, AdmitAll()))  # against the bank as of the round start
