@@ -40,13 +40,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", nargs="+", type=Path, required=True, help="training run folders (one per training seed)")
     p.add_argument("--ablation", action="append", default=[], help="NAME=RUN_DIR, evaluated alongside")
     p.add_argument("--seeds", default="100..119", help="held-out test seeds (default 100..119)")
-    p.add_argument("--env", default="twx:coin")
+    p.add_argument("--env", default=None, help="environment (default: the first run's, from its config.json)")
+    p.add_argument("--max-steps", type=int, default=None, help="steps per team (default: the first run's)")
+    p.add_argument("--teams", type=int, default=None, help="parallel teams K (default: the first run's)")
+    p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (default 0: in this process)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "admission_learning.json")
     return p.parse_args(argv)
 
 
-def evaluate(env: str, seeds: list[int], variants: tuple[str, ...], checkpoint: Path | None, pool: RolloutPool) -> list[dict[str, Any]]:
-    config = EvalConfig(env=env, seeds=tuple(seeds), variants=variants, run_name="bench")
+def run_setting(args: argparse.Namespace) -> dict[str, Any]:
+    """env, teams and max_steps: the flags where given, else what the first training run used."""
+    config_path = args.runs[0] / "config.json"
+    trained = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    return {
+        "env": args.env or trained.get("env", "twx:coin"),
+        "teams": args.teams or trained.get("teams", 3),
+        "max_steps": args.max_steps or trained.get("max_steps", 30),
+    }
+
+
+def evaluate(setting: dict[str, Any], seeds: list[int], variants: tuple[str, ...], checkpoint: Path | None, pool: RolloutPool) -> list[dict[str, Any]]:
+    config = EvalConfig(**setting, seeds=tuple(seeds), variants=variants, run_name="bench")
     weights = load_admission_weights(checkpoint) if checkpoint else None
     return run_evaluation(config, pool, admission_weights=weights).rows
 
@@ -60,10 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = parse_seeds(args.seeds, "--seeds")
     ablations = dict(a.split("=", 1) for a in args.ablation)
     started = time.perf_counter()
-    with RolloutPool(0) as pool:
-        baselines = {r["variant"]: r for r in evaluate(args.env, seeds, ("none", "all", "novelty"), None, pool)}
-        learned = {str(run): evaluate(args.env, seeds, ("learned",), run / "admission.safetensors", pool)[0] for run in args.runs}
-        ablated = {name: evaluate(args.env, seeds, ("learned",), Path(run) / "admission.safetensors", pool)[0] for name, run in ablations.items()}
+    setting = run_setting(args)
+    with RolloutPool(args.workers) as pool:
+        baselines = {r["variant"]: r for r in evaluate(setting, seeds, ("none", "all", "novelty"), None, pool)}
+        learned = {str(run): evaluate(setting, seeds, ("learned",), run / "admission.safetensors", pool)[0] for run in args.runs}
+        ablated = {name: evaluate(setting, seeds, ("learned",), Path(run) / "admission.safetensors", pool)[0] for name, run in ablations.items()}
     none, all_ = baselines["none"], baselines["all"]
     summary: dict[str, Any] = {}
     for m in METRICS:
@@ -77,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "env steps <= 50% of no memory": summary["env_steps_ratio_to_none"] <= 0.5,
         "admitted <= 40% of admit-all": (summary["admitted_ratio_to_all"] or 0) <= 0.4,
     }
-    print(f"{args.env}, test seeds {args.seeds}, K=3; learned = mean +- spread over {len(learned)} training runs")
+    print(f"{setting['env']}, test seeds {args.seeds}, K={setting['teams']}, {setting['max_steps']} steps; learned = mean +- spread over {len(learned)} training runs")
     print(f"{'variant':22s} {'success':>14s} {'env steps':>16s} {'vs none':>8s} {'admitted':>14s} {'vs all':>7s} {'read by other':>14s}")
 
     def line(name: str, r: dict[str, Any], std_key: str = "_std") -> None:
@@ -108,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ax[0][1].set(title="validation seeds: env steps / admit-all", xlabel="iteration")
     ax[0][0].legend(fontsize=8)
     png = save_figure(fig, args.out.with_suffix(".png"))
-    report = {"env": args.env, "seeds": seeds, "baselines": baselines, "learned_runs": learned, "learned": summary,
+    report = {**setting, "seeds": seeds, "baselines": baselines, "learned_runs": learned, "learned": summary,
               "ablations": ablated, "goals": goals, "runs": [str(r) for r in args.runs],
               "selected": {str(r): json.loads((r / "selected.json").read_text()) for r in args.runs if (r / "selected.json").is_file()},
               "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},

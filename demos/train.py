@@ -48,6 +48,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--lr", type=float, default=t.lr, help=f"learning rate (default {t.lr})")
     p.add_argument("--optimizer", default=t.optimizer, choices=("adamw", "sgd"), help=f"policy optimiser (default {t.optimizer})")
     p.add_argument("--clip", type=float, default=None, help="PPO ratio clip (default: plain REINFORCE, as LTS)")
+    p.add_argument("--update-epochs", type=int, default=1,
+                   help="gradient passes per iteration (default 1, as LTS; 3-10 with --clip is PPO)")
     p.add_argument("--beta", type=float, default=c.beta, help=f"usage bonus (LTS; default {c.beta}; 0 = ablation)")
     p.add_argument("--lambda-sparse", type=float, default=t.lambda_sparse, help=f"sparsity weight (default {t.lambda_sparse}; LTS 0.1; 0 = ablation)")
     p.add_argument("--lambda-first", type=float, default=c.lambda_first, help=f"first-finisher bonus (LTS {c.lambda_first})")
@@ -72,11 +74,16 @@ def build_config(args: argparse.Namespace) -> Any:
     train = tuple(parse_seeds(args.train_seeds, "--train-seeds"))
     if train != tuple(range(train[0], train[-1] + 1)):
         raise InvalidFieldError("--train-seeds", f"is {args.train_seeds!r}", "give a range A..B")
+    if args.update_epochs < 1:
+        raise InvalidFieldError("--update-epochs", f"is {args.update_epochs}", "pass 1 (REINFORCE) or 3-10 with --clip 0.2 (PPO)")
+    if args.update_epochs > 1 and args.clip is None:
+        raise InvalidFieldError("--update-epochs", f"is {args.update_epochs} without --clip", "add --clip 0.2, or pass --update-epochs 1")
     return TrainConfig(
         env=args.env, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
         max_steps=args.max_steps, train_seeds=(train[0], train[-1]), eval_seeds=tuple(parse_seeds(args.eval_seeds, "--eval-seeds")),
         eval_every=args.eval_every, experiences=args.experiences, seed=args.seed, admission_budget=args.admission_budget, budget_lr=args.budget_lr,
-        trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse, optimizer=args.optimizer),
+        trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse, optimizer=args.optimizer,
+                              epochs=args.update_epochs),
         credit=CreditConfig(beta=args.beta, lambda_first=args.lambda_first, lambda_sparse=args.lambda_sparse, lambda_tokens=args.lambda_tokens,
                             lambda_steps=args.lambda_steps, center_usage=args.center_usage),
     )

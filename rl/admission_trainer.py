@@ -34,6 +34,13 @@ class TrainerConfig:
     weight_decay: AdamW decoupled weight decay (PyTorch default 0.01).
     lambda_sparse: weight of pi(admit) in the loss (LTS: 0.1).
     clip: PPO ratio clip c, None for plain REINFORCE (LTS: REINFORCE).
+    epochs: gradient passes over each iteration's batch (LTS: 1; PPO: 3-10,
+        Schulman et al. 2017). More than one needs `clip`: the ratio clip is
+        what stops repeated passes from pushing a decision's probability
+        without bound. One pass moves mostly the output bias (every decision
+        pushes it); several let the network fit which entries others read.
+        Each pass weighs the sparsity term by lambda_sparse / epochs, so an
+        iteration pushes admission down as hard as one REINFORCE step.
     max_grad_norm: gradient norm clip (ours: 1.0).
     optimizer: "adamw" (LTS) or "sgd" (momentum 0.9; ours). Adam normalises
         every parameter's step, so the small but consistent push of the
@@ -48,6 +55,13 @@ class TrainerConfig:
     clip: float | None = None
     max_grad_norm: float = 1.0
     optimizer: str = "adamw"
+    epochs: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs: {self.epochs!r} is not a positive integer; pass 1 (REINFORCE) or 3-10 with clip (PPO)")
+        if self.epochs > 1 and self.clip is None:
+            raise ValueError(f"epochs: {self.epochs} passes need a PPO ratio clip; pass clip (e.g. 0.2) or epochs=1")
 
 
 class AdmissionTrainer:
@@ -73,7 +87,7 @@ class AdmissionTrainer:
         self, features: np.ndarray, admitted: np.ndarray, advantages: np.ndarray, old_log_probs: np.ndarray | None = None,
         lambda_sparse: float | None = None,
     ) -> dict[str, float]:
-        """One AdamW step on a batch; returns loss and diagnostics. `lambda_sparse` overrides the config's (budgeted training)."""
+        """`epochs` optimiser steps on a batch; returns the first pass's loss and diagnostics. `lambda_sparse` overrides the config's (budgeted training)."""
         n = len(features)
         if not (len(admitted) == len(advantages) == n) or n == 0:
             raise ValueError(f"features/admitted/advantages: need equal non-zero lengths, got {n}, {len(admitted)}, {len(advantages)}")
@@ -82,19 +96,29 @@ class AdmissionTrainer:
         x = torch.as_tensor(np.asarray(features, dtype=np.float32))
         z = torch.as_tensor(np.asarray(admitted, dtype=bool))
         a = torch.as_tensor(np.asarray(advantages, dtype=np.float32))
-        self.policy.net.train()
-        logp, p_admit = self.log_probs(x, z)
-        if self.config.clip is not None and old_log_probs is not None:
-            ratio = torch.exp(logp - torch.as_tensor(np.asarray(old_log_probs, dtype=np.float32)))
-            clipped = torch.clamp(ratio, 1 - self.config.clip, 1 + self.config.clip)
-            pg = -torch.minimum(ratio * a, clipped * a)
-        else:
-            pg = -logp * a
         sparse = self.config.lambda_sparse if lambda_sparse is None else lambda_sparse
-        loss = (pg + sparse * p_admit).mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.net.parameters(), self.config.max_grad_norm)
-        self.optimizer.step()
+        old_logp = torch.as_tensor(np.asarray(old_log_probs, dtype=np.float32)) if old_log_probs is not None else None
+        if self.config.epochs > 1 and old_logp is None:
+            raise ValueError("old_log_probs: needed for more than one epoch (the PPO ratio); pass the sampling log-probabilities")
+        self.policy.net.train()
+        first: dict[str, float] = {}
+        for _ in range(self.config.epochs):
+            logp, p_admit = self.log_probs(x, z)
+            if self.config.clip is not None and old_logp is not None:
+                ratio = torch.exp(logp - old_logp)
+                clipped = torch.clamp(ratio, 1 - self.config.clip, 1 + self.config.clip)
+                pg = -torch.minimum(ratio * a, clipped * a)
+            else:
+                pg = -logp * a
+            # the sparsity weight is spread over the passes: the clip stops the policy-gradient part once a
+            # decision moved far enough, nothing stops the sparsity part, so k passes of full weight would
+            # push every decision down k times as hard and flip the policy to admit-none
+            loss = (pg + sparse / self.config.epochs * p_admit).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.net.parameters(), self.config.max_grad_norm)
+            self.optimizer.step()
+            # the first pass describes the policy that sampled the batch
+            first = first or {"loss": float(loss.detach()), "p_admit": float(p_admit.detach().mean()), "grad_norm": float(grad_norm)}
         self.policy.net.eval()
-        return {"loss": float(loss.detach()), "p_admit": float(p_admit.detach().mean()), "grad_norm": float(grad_norm)}
+        return first

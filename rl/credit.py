@@ -5,7 +5,7 @@ For each team trajectory tau_i in a group of G rollouts of one task:
     R(tau)   = R_final(tau) + lambda_first * R_first(tau)                 LTS, lambda_first = 1
              - lambda_steps * (environment steps of the whole episode) / 10   ours
     A_base   = (R(tau_i) - mean_G R) / (std_G R + eps)                    LTS
-    A_t      = A_base + beta * 1[entry of step t read by another team and R(tau_i) > 0]     LTS
+    A_t      = A_base + beta * 1[entry of step t read by another team and R_LTS(tau_i) > 0] LTS
              - lambda_tokens * 1[admitted] * tokens(entry) * reads_by_others / 1000         ours
              + lambda_saved  * 1[admitted] * steps_saved(entry)                             ours
     loss     = sum_t [ -log pi(z_t | c_t) * A_t + lambda_sparse * pi(admit | c_t) ]        LTS
@@ -16,6 +16,11 @@ unfinished, because another team had already succeeded, did not fail: its
 R_final is the episode's outcome (ours; in LTS every team runs to its end). The group is every team trajectory of the G
 episodes (G x K), so a team is compared with its peers on the same task.
 Every term can be switched off (set its weight to 0) for ablations.
+
+R_LTS = R_final + lambda_first * R_first is R without our step cost: the usage
+bonus asks whether the reader's trajectory had a good outcome, as in LTS. With
+the step cost inside, a long game (twc: ~100 steps, R ~ -8) made R negative on
+every trajectory and silently switched the bonus off.
 """
 
 from __future__ import annotations
@@ -107,13 +112,14 @@ def assign_credit(
     returns = group_returns(group, config)
     bases = group_advantages(returns, config.eps)
     saved = steps_saved or {}
-    indicators = [1.0 if (s.readers and ret > 0) else 0.0 for traj, ret in zip(trajectories, returns) for s in traj.steps if s.admit]
+    outcomes = [trajectory_return(t, config, ep.success) for ep in group for t in ep.teams]  # R_LTS: no step cost
+    indicators = [1.0 if (s.readers and good > 0) else 0.0 for traj, good in zip(trajectories, outcomes) for s in traj.steps if s.admit]
     baseline = statistics.fmean(indicators) if (config.center_usage and indicators) else 0.0
     out = []
-    for traj, ret, base in zip(trajectories, returns, bases):
+    for traj, good, base in zip(trajectories, outcomes, bases):
         for s in traj.steps:
             read_by_other = s.admit and bool(s.readers)
-            usage = config.beta * ((1.0 if (read_by_other and ret > 0) else 0.0) - baseline) if s.admit else 0.0
+            usage = config.beta * ((1.0 if (read_by_other and good > 0) else 0.0) - baseline) if s.admit else 0.0
             tokens = config.lambda_tokens * s.value_tokens * s.reads_by_others / 1000.0 if s.admit else 0.0
             credit = config.lambda_saved * float(saved.get(s.entry_id or "", 0.0)) if s.admit else 0.0
             out.append(StepCredit(traj.team, s.step, base + usage - tokens + credit, base, usage, tokens, credit))

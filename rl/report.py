@@ -379,6 +379,8 @@ def train_command(config: dict[str, Any], run_dir: Path) -> str:
     flag("--lr", trainer.get("lr"))
     flag("--optimizer", trainer.get("optimizer"))
     flag("--clip", trainer.get("clip"))
+    if trainer.get("epochs", 1) != 1:
+        flag("--update-epochs", trainer.get("epochs"))
     flag("--beta", credit.get("beta"))
     flag("--lambda-sparse", trainer.get("lambda_sparse", credit.get("lambda_sparse")))
     flag("--lambda-first", credit.get("lambda_first"))

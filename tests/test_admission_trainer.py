@@ -24,11 +24,11 @@ def _accuracy(policy: LearnedAdmission, x: np.ndarray, useful: np.ndarray) -> fl
     return float(((p >= 0.5) == useful).mean())
 
 
-@pytest.mark.parametrize("clip", [None, 0.2])
-def test_policy_gradient_learns_to_admit_useful_steps_only(clip):
+@pytest.mark.parametrize(("clip", "epochs"), [(None, 1), (0.2, 1), (0.2, 4)])
+def test_policy_gradient_learns_to_admit_useful_steps_only(clip, epochs):
     rng = np.random.default_rng(0)
     policy = LearnedAdmission(seed=0)
-    trainer = AdmissionTrainer(policy, TrainerConfig(lr=3e-3, lambda_sparse=0.0, clip=clip))
+    trainer = AdmissionTrainer(policy, TrainerConfig(lr=3e-3, lambda_sparse=0.0, clip=clip, epochs=epochs))
     x_test, useful_test = _batch(np.random.default_rng(99), 2000)
     before = _accuracy(policy, x_test, useful_test)
     for _ in range(150):
@@ -63,3 +63,29 @@ def test_bad_batches_are_rejected_with_the_field_named():
         trainer.update(x, np.array([True, False]), np.array([np.nan, 0.0]))
     with pytest.raises(ValueError, match="equal non-zero lengths"):
         trainer.update(x, np.array([True]), np.array([1.0, 0.0]))
+
+
+def test_several_epochs_per_batch_need_a_ratio_clip():
+    with pytest.raises(ValueError, match="epochs"):
+        TrainerConfig(epochs=4)
+    with pytest.raises(ValueError, match="epochs"):
+        TrainerConfig(epochs=0, clip=0.2)
+    trainer = AdmissionTrainer(LearnedAdmission(seed=0), TrainerConfig(epochs=3, clip=0.2))
+    x, _ = _batch(np.random.default_rng(2), 8)
+    with pytest.raises(ValueError, match="old_log_probs"):
+        trainer.update(x, np.ones(8, bool), np.ones(8))
+
+
+def test_more_epochs_learn_more_from_one_batch():
+    x, useful = _batch(np.random.default_rng(3), 512)
+    admitted = np.ones(len(x), bool)
+    advantages = np.where(useful, 1.0, -1.0)
+    old = np.full(len(x), np.log(0.84))
+    gaps = []
+    for epochs in (1, 4):
+        policy = LearnedAdmission(seed=0)
+        AdmissionTrainer(policy, TrainerConfig(lr=3e-3, lambda_sparse=0.0, clip=0.2, epochs=epochs)).update(x, admitted, advantages, old)
+        with torch.no_grad():
+            p = torch.sigmoid(policy.net(torch.as_tensor(x))).numpy()
+        gaps.append(p[useful].mean() - p[~useful].mean())
+    assert 0 < gaps[0] < gaps[1]

@@ -84,6 +84,13 @@ def test_episode_from_a_real_trace_knows_readers_and_the_first_finisher(tmp_path
     assert len(read_entries) == summary["read_by_other"] > 0
 
 
+def test_usage_bonus_ignores_the_step_cost_when_asking_whether_the_outcome_was_good():
+    # 33 steps at lambda_steps 1.0 make both returns negative (2.0 - 3.3, 0.5 - 3.3); the outcomes are still 2.0 and 0.5
+    cfg = CreditConfig(lambda_first=1.0, beta=1.0, lambda_steps=1.0, eps=0.0)
+    credits = {(c.team, c.step): (c.base, c.usage_bonus) for c in assign_credit([_episode()], cfg)}
+    assert credits == {("A", 0): (1.0, 1.0), ("A", 1): (1.0, 0.0), ("A", 2): (1.0, 0.0), ("B", 0): (-1.0, 1.0)}
+
+
 def test_episode_step_cost_charges_every_team_of_the_longer_episode():
     from rl.credit import group_returns
 

@@ -10,7 +10,7 @@ from graphs.config import RunConfig
 from graphs.parallel import SUMMARY_KEYS, run_parallel_teams
 from graphs.runtime import RunRuntime
 from graphs.trace import TraceWriter, load_trace
-from memory import AdmitNone, InvalidFieldError, MemoryBank
+from memory import AdmitAll, AdmitNone, InvalidFieldError, MemoryBank
 from toy_world import Corridor, CorridorWalker
 
 
@@ -64,6 +64,30 @@ def test_admitted_steps_land_in_the_task_namespace(bank):
     rt = _runtime(bank)
     summary = run_parallel_teams(rt)
     assert summary["admitted"] == summary["env_steps"] == len(bank.list(rt.namespace))
+
+
+def test_an_agents_described_outcome_is_the_entry_the_bank_gets(bank):
+    class Reporter(CorridorWalker):
+        def describe_outcome(self, action, observation):
+            return f"after {action}: {observation.text[:20]}", "what the result taught"
+
+    rt = _runtime(bank, agent=Reporter, admission=AdmitAll())
+    summary = run_parallel_teams(rt)
+    entries = bank.list(rt.namespace)
+    assert len(entries) == summary["env_steps"] and all(e.key.startswith(("after go ", "after take ")) for e in entries)
+    assert {e.value for e in entries} == {"what the result taught"}
+
+
+def test_agents_are_told_how_many_teams_share_the_task(bank):
+    seen = []
+
+    class Counter(CorridorWalker):
+        def act(self, ctx):
+            seen.append(ctx.n_teams)
+            return super().act(ctx)
+
+    run_parallel_teams(_runtime(bank, agent=Counter, teams=2))
+    assert seen and set(seen) == {2}
 
 
 def test_admit_none_and_memory_off_write_nothing(bank):

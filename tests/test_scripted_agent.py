@@ -279,6 +279,27 @@ def test_twc_teams_that_share_where_things_go_finish_sooner(twc_envs, shared_ban
     assert any("does not go in the" in line for r in shared for line in r.log)  # trials are reported as facts
 
 
+def test_twc_a_puts_result_is_the_entry_of_the_put_itself(twc_envs, shared_bank):
+    run = run_lockstep(twc_envs, 0, shared_bank, "twc-outcome", max_steps=TWC_STEPS)
+    puts = [line.split(" | ", 1) for line in run.log if " put " in line.split(" | ")[0]]
+    assert puts
+    for head, key in puts:  # "r3 team1 put lip liner in bench" | "lip liner does not go in the bench in the laundry room; put ..."
+        action = head.split(" ", 2)[2]
+        fact = key.split(";")[0]
+        assert (" goes in the " in fact or " does not go in the " in fact) and key.endswith(action), (head, key)
+
+
+def test_twc_teams_in_one_room_start_on_different_trials(twc_envs, shared_bank):
+    for seed in range(3):
+        run = run_lockstep(twc_envs, seed, shared_bank, f"twc-split-{seed}", max_steps=TWC_STEPS)
+        first_put = {}
+        for line in run.log:
+            _rnd, team, action = line.split(" | ")[0].split(" ", 2)
+            if action.startswith("put "):
+                first_put.setdefault(team, action)
+        assert len(first_put) == len(TEAMS) and len(set(first_put.values())) == len(TEAMS), (seed, first_put)
+
+
 def test_twc_placement_reports_from_memory_are_parsed_defensively():
     good = {"v": 1, "room": "corridor", "right": {"beret": ["corridor", "hat rack"]},
             "wrong": {"beret": [["corridor", "key holder"], ["laundry room", "bench"]]}}
