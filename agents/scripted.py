@@ -68,6 +68,7 @@ import heapq
 import json
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -969,31 +970,29 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             r = v["recipe"]
             self.recipe = Recipe(list(r["ingredients"]), list(r["directions"]))
 
+    def _read_reports(self, query: str, phrases: tuple[str, ...], settled: Callable[[], bool]) -> None:
+        """Read other teams' hits for `query` whose key names one of `phrases`, until `settled()` holds."""
+        for hit in self._search(query):
+            key = hit.key.lower()
+            if not any(p in key for p in phrases):
+                continue
+            self._read(hit)
+            if settled():
+                return
+
     def _consult_places(self, ctx: StepContext) -> None:
         """Where are the objects the task needs? Read reports that name one of them."""
         for obj in sorted(self._needed_objects()):
-            if self._place_of(obj) is not None:
-                continue
-            for hit in self._search(f"{obj} is in the"):
-                key = hit.key.lower()
-                if f"{obj} is in " not in key and f"{obj} are in " not in key:
-                    continue
-                v = self._read(hit)
-                if v is not None and obj in self.reported:
-                    break
+            if self._place_of(obj) is None:
+                self._read_reports(f"{obj} is in the", (f"{obj} is in ", f"{obj} are in "), lambda o=obj: o in self.reported)
 
     def _consult_placements(self) -> None:
         """twc: where does each carried item belong (or not)? Read reports that name the item."""
         for item in self._carried():
-            if self._known_place(item) is not None:
-                continue
-            for hit in self._search(f"{item.lower()} goes in the"):
-                key = hit.key.lower()
-                if f"{item.lower()} goes in " not in key and f"{item.lower()} does not go in " not in key:
-                    continue
-                self._read(hit)
-                if self._known_place(item) is not None:
-                    break
+            if self._known_place(item) is None:
+                low = item.lower()
+                self._read_reports(f"{low} goes in the", (f"{low} goes in ", f"{low} does not go in "),
+                                   lambda i=item: self._known_place(i) is not None)
 
     def _consult_room(self, room: str, exits_only: bool = False) -> bool:
         """Read another team's report of `room` (explored, or being headed for); True if the map changed."""
