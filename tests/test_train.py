@@ -141,3 +141,24 @@ def test_train_admission_demo_and_admission_bench_run_with_tiny_sizes(tmp_path):
     report = json.loads(result.read_text())
     assert set(report["baselines"]) == {"none", "all", "novelty"} and report["learned"]["success"] >= 0.0
     assert result.with_suffix(".png").is_file()
+
+
+def test_model_selection_keeps_admit_alls_steps_before_it_saves_entries(tmp_path):
+    from rl.train import Training
+
+    training = Training(TrainConfig(eval_seeds=(0,)), tmp_path, progress=False, log=lambda _: None)
+    baselines = [{"type": "eval", "iteration": 0, "variant": "none", "success": 1.0, "env_steps": 114.0, "admitted": 0.0},
+                 {"type": "eval", "iteration": 0, "variant": "all", "success": 1.0, "env_steps": 62.0, "admitted": 62.0}]
+    training.metrics_path.write_text("".join(json.dumps(b) + "\n" for b in baselines))
+
+    def evaluated(iteration: int, env_steps: float, admitted: float) -> int:
+        training._select({"iteration": iteration, "success": 1.0, "env_steps": env_steps, "admitted": admitted})
+        return training.best["iteration"]
+
+    assert evaluated(1, 62.0, 62.0) == 1  # admit-all's steps: kept until something saves entries
+    assert evaluated(2, 61.5, 29.0) == 2  # same steps, 47% of the entries
+    assert evaluated(3, 99.5, 6.8) == 2  # within the 40% budget but slower: a collapse, not kept
+    assert evaluated(4, 63.0, 22.7) == 4  # within the budget and within 2% of admit-all's steps
+    assert evaluated(5, 61.5, 24.0) == 5  # within both, fewer steps
+    assert evaluated(6, 0.5 * 62.0, 0.0) == 5  # admits nothing: never selected
+    assert (tmp_path / "best.safetensors").is_file()
