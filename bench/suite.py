@@ -118,7 +118,7 @@ def run_cell(cell: Cell, out: Path, *, llm: Any, workers: int, quiet: bool) -> d
     config = EvalConfig(env=cell.env, seeds=cell.seeds, teams=cell.teams, max_steps=cell.max_steps, agent=cell.agent,
                         retrieval_variants=("similarity", "q"), epochs=cell.epochs, stream_tasks=cell.stream_tasks,
                         run_name=f"suite-{cell.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    admission = load_admission_weights(shipped_admission_path())
+    admission = load_admission_weights(shipped_admission_path(cell.env))
     qnet = load_qnet_weights(shipped_qnet_path()) if cell.qnet else None
     folder = out / cell.name
     started = time.perf_counter()

@@ -89,7 +89,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--stream-tasks", choices=("repeat", "fresh"), default="repeat",
                    help="repeat: every epoch replays --seeds (default); fresh: every epoch plays new seeds, so only transfer helps")
     p.add_argument("--stream-admission", choices=ADMISSION_VARIANTS, default="all", help="admission during the stream (default all)")
-    p.add_argument("--checkpoint", default=None, help="learned admission policy (.safetensors; default: the shipped one)")
+    p.add_argument("--checkpoint", default=None, help="learned admission policy (.safetensors; default: the shipped one for --env: twc's own on twx:twc, else the coin-trained one)")
     p.add_argument("--qnet", default=None,
                    help="Q-network for the q variant (.safetensors), or 'none' for per-entry Q only (default: the shipped one if present)")
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (default 0: in this process)")
@@ -121,8 +121,8 @@ def resolve_stream(epochs: int | None, retrieval_variants: list[str] | None) -> 
     return (), 1
 
 
-def resolve_checkpoint(path: str | None) -> Path:
-    """--checkpoint, or the shipped policy; a missing file says which flag fixes it."""
+def resolve_checkpoint(path: str | None, env: str | None = None) -> Path:
+    """--checkpoint, or the shipped policy for `env`; a missing file says which flag fixes it."""
     from rl.checkpoints import shipped_admission_path
 
     if path is not None:
@@ -131,7 +131,7 @@ def resolve_checkpoint(path: str | None) -> Path:
             raise InvalidFieldError("--checkpoint", f"no admission checkpoint at {p}",
                                     "pass the .safetensors file written by `teammind train` (RUN/admission.safetensors), or drop learned from --variants")
         return p
-    shipped = shipped_admission_path()
+    shipped = shipped_admission_path(env)
     if not shipped.is_file():
         raise InvalidFieldError("--checkpoint", f"the shipped admission policy {shipped} is not installed",
                                 "pass --checkpoint PATH to a policy from `teammind train` (RUN/admission.safetensors), or drop learned from --variants")
@@ -179,7 +179,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if isinstance(args.workers, bool) or args.workers < 0:
         raise InvalidFieldError("--workers", f"is {args.workers}", "pass 0 (in this process) or a positive number of Ray workers")
     config = build_config(args)
-    checkpoint = resolve_checkpoint(args.checkpoint) if config.needs_admission_weights else None
+    checkpoint = resolve_checkpoint(args.checkpoint, config.env) if config.needs_admission_weights else None
     admission_weights = load_admission_weights(checkpoint, "--checkpoint") if checkpoint else None
     qnet = resolve_qnet(args.qnet) if "q" in config.retrieval_variants else None
     qnet_weights = load_qnet_weights(qnet, "--qnet") if qnet else None

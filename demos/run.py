@@ -24,7 +24,7 @@ from memory.files import atomic_write_text
 ADMISSION_CHOICES = "none|all|novelty[:THRESHOLD]|learned[:PATH]"
 
 
-def parse_admission(spec: str) -> AdmissionPolicy | None:
+def parse_admission(spec: str, env: str | None = None) -> AdmissionPolicy | None:
     """CLI admission spec -> policy; None means memory off ('none')."""
     name, _, arg = spec.partition(":")
     if name == "none":
@@ -38,7 +38,7 @@ def parse_admission(spec: str) -> AdmissionPolicy | None:
 
         from rl.checkpoints import shipped_admission_path
 
-        path = arg or shipped_admission_path()
+        path = arg or shipped_admission_path(env)
         if not Path(path).is_file():
             raise InvalidFieldError("--admission", f"no admission checkpoint at {path}", "pass learned:PATH to a .safetensors admission policy")
         return LearnedAdmission.load(path)
@@ -58,7 +58,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="twx:coin", help="environment spec: twx:<game>, rg:<dataset>, sciworld:<task>, or module:factory")
     p.add_argument("--teams", type=int, default=3, help="parallel teams K (default 3)")
     p.add_argument("--max-steps", type=int, default=30, help="step limit per team (default 30)")
-    p.add_argument("--admission", default="novelty", help=f"{ADMISSION_CHOICES} (default novelty)")
+    p.add_argument("--admission", default="novelty", help=f"{ADMISSION_CHOICES} (default novelty; learned without a path: the shipped policy, twc's own on twx:twc)")
     p.add_argument("--retrieval", default="q", choices=("similarity", "q"), help="similarity only, or Q-reranked (default q)")
     p.add_argument("--agent", default="scripted", choices=("scripted", "llm"), help="scripted explorer or LLM agent")
     p.add_argument("--llm", default="embedded", help="embedded (local llama.cpp server) or an OpenAI-compatible base URL")
@@ -134,7 +134,7 @@ def build_runtime(args: argparse.Namespace, seed: int, run_id: str | None = None
     from graphs.trace import TraceWriter
     from rl.envs import make_env_factory
 
-    policy = parse_admission(args.admission)
+    policy = parse_admission(args.admission, args.env)
     retrieval = parse_retrieval(args.retrieval)
     experience_bank = getattr(args, "experience_bank", None)
     config = RunConfig(
@@ -193,7 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from graphs.parallel import run_parallel_teams
 
     console = Console(stderr=True)
-    policy = parse_admission(args.admission)
+    policy = parse_admission(args.admission, args.env)
     bank, tmp = open_bank(args.bank, policy, parse_retrieval(args.retrieval))
     run_id = args.run_id or uuid.uuid4().hex[:12]
     if args.resume and not (args.checkpoint and args.run_id):

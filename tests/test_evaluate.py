@@ -100,7 +100,7 @@ def test_missing_checkpoint_exits_2_naming_the_flag_and_the_fix(capsys, tmp_path
     assert code == 2 and "--checkpoint" in err and "Fix:" in err
     import rl.checkpoints
 
-    monkeypatch.setattr(rl.checkpoints, "shipped_admission_path", lambda: tmp_path / "not-shipped.safetensors")
+    monkeypatch.setattr(rl.checkpoints, "shipped_admission_path", lambda env=None: tmp_path / "not-shipped.safetensors")
     code, err = eval_cli(capsys, "--seeds", "0..1")  # learned is a default variant: the shipped policy must exist
     assert code == 2 and "--checkpoint" in err and "teammind train" in err
 
