@@ -25,6 +25,10 @@ from rl.envs.reasoning_gym import TEMPLATES, RGEnv, make_factory, parse_action, 
         ("rg:chain_sum:min_terms=many", "min_terms:"),
         ("rg:arc_1d:max_answers", "options:"),
         ("rg:arc_1d:python_timeout=0", "python_timeout:"),
+        ("rg:arc_1d:task_names=gravity_left|gravity_right,task_weights=3", "task_weights:"),
+        ("rg:arc_1d:task_names=gravity_left,task_weights=0", "task_weights:"),
+        ("rg:arc_1d:task_names=gravity_left,task_weights=heavy", "task_weights:"),
+        ("rg:arc_1d:task_weights=2", "task_weights:"),
     ],
 )
 def test_spec_errors_name_the_field(spec, field):
@@ -78,6 +82,19 @@ def test_task_names_restrict_arc_items():
         env.reset(seed)
         families.add(env.family)
     assert families <= {"gravity_left", "mark_size_two_blocks"} and len(families) == 2
+
+
+def test_task_weights_skew_which_family_seeds_play():
+    from collections import Counter
+
+    from rl.envs.reasoning_gym import _dataset
+
+    env = make_factory("rg:arc_1d:task_names=gravity_left|gravity_right|change_to_five,task_weights=8|1|1")()
+    ds = _dataset("arc_1d", env.options)
+    played = Counter(ds[env.locate(seed)[1]]["metadata"]["task_name"] for seed in range(100))
+    assert set(played) == {"gravity_left", "gravity_right", "change_to_five"}
+    assert played["gravity_left"] > 60 and played["gravity_right"] < 25 and played["change_to_five"] < 25
+    assert env.options.spec.endswith("task_weights=8|1|1")
 
 
 def test_several_datasets_alternate_by_seed():

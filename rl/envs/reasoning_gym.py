@@ -31,12 +31,15 @@ Specs (see `make_factory`):
     rg:basic_arithmetic,chain_sum             several: the seed picks one round-robin
     rg:arc_1d:max_answers=2                   adapter options (below)
     rg:arc_1d:task_names=move_1pix_solid_right|move_2pix_solid_right
+    rg:arc_1d:task_names=a|b|c,task_weights=4|2|1   families played 4:2:1 (a skewed task mix)
     rg:chain_sum:min_terms=3,max_terms=4      any field of the datasets' own config
                                               classes (except seed and size); list
                                               values are separated by "|"
 
 Adapter options: ``max_answers`` (answer attempts per episode, default 1),
 ``base_seed`` (the datasets' seed, default 0), ``task_names`` (arc_1d),
+``task_weights`` (one positive weight per task name: each seed first draws a
+family by weight, then probes for an item of it),
 ``python_timeout`` (seconds per python action, default 5), ``python_memory_mb``
 (default 256), ``step_limit`` (default 1000; graphs enforce their own max_steps).
 """
@@ -58,7 +61,7 @@ DATASET_SIZE = 100_000
 DEFAULT_STEP_LIMIT = 1000
 TEMPLATES: tuple[str, ...] = ("answer <text>", "calculate <expression>", "python <code>")
 VERBS: tuple[str, ...] = tuple(t.split(" ", 1)[0] for t in TEMPLATES)
-ADAPTER_OPTIONS: tuple[str, ...] = ("max_answers", "base_seed", "task_names", "python_timeout", "python_memory_mb", "step_limit")
+ADAPTER_OPTIONS: tuple[str, ...] = ("max_answers", "base_seed", "task_names", "task_weights", "python_timeout", "python_memory_mb", "step_limit")
 RESERVED_CONFIG: tuple[str, ...] = ("seed", "size")
 MAX_PROBES = 20_000
 FORMS_HELP = (
@@ -148,6 +151,17 @@ def _names_list(value: Any) -> list[str]:
     raise ValueError(f"task_names: {value!r} is not a list of names; write task_names=name1|name2")
 
 
+def _weights_list(value: Any) -> tuple[float, ...]:
+    items = value.split("|") if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else None
+    try:
+        weights = tuple(float(v) for v in items) if items is not None else None
+    except (TypeError, ValueError):
+        weights = None
+    if not weights or not all(math.isfinite(w) and w > 0 for w in weights):
+        raise ValueError(f"task_weights: {value!r} is not a list of positive numbers; write task_weights=4|2|1, one per task name")
+    return weights
+
+
 def _convert_config(field: str, value: Any, default: Any, dataset: str) -> Any:
     """A spec string converted to the type of the config field's default."""
     if not isinstance(value, str):
@@ -192,6 +206,7 @@ class RGOptions:
     max_answers: int = 1
     base_seed: int = 0
     task_names: tuple[str, ...] | None = None
+    task_weights: tuple[float, ...] | None = None  # one per task name: how often seeds play each family
     python_timeout: float = DEFAULT_TIMEOUT_S
     python_memory_mb: int = DEFAULT_MEMORY_MB
     step_limit: int = DEFAULT_STEP_LIMIT
@@ -206,6 +221,8 @@ class RGOptions:
             parts.append(f"base_seed={self.base_seed}")
         if self.task_names:
             parts.append("task_names=" + "|".join(self.task_names))
+        if self.task_weights:
+            parts.append("task_weights=" + "|".join(f"{w:g}" for w in self.task_weights))
         if self.python_timeout != DEFAULT_TIMEOUT_S:
             parts.append(f"python_timeout={self.python_timeout:g}")
         if self.python_memory_mb != DEFAULT_MEMORY_MB:
@@ -248,6 +265,8 @@ def resolve_options(datasets: tuple[str, ...] | list[str], options: Mapping[str,
             if not names or bad:
                 raise ValueError(f"task_names: unknown arc_1d task name(s) {bad or names}; valid names: {', '.join(valid)}")
             kw[name] = tuple(dict.fromkeys(names))
+        elif name == "task_weights":
+            kw[name] = _weights_list(raw)
         elif name in RESERVED_CONFIG:
             raise ValueError(f"{name}: the adapter sets the datasets' {name} (use base_seed to change which items seeds play)")
         else:
@@ -264,6 +283,10 @@ def resolve_options(datasets: tuple[str, ...] | list[str], options: Mapping[str,
                     f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
                 )
                 config[name] = _convert_config(name, raw, default, ds)
+    weights = kw.get("task_weights")
+    if weights is not None and len(weights) != len(kw.get("task_names") or ()):
+        raise ValueError(f"task_weights: {len(weights)} weights for {len(kw.get('task_names') or ())} task_names; "
+                         "give one weight per name, in the same order (task_names=a|b:task_weights=3|1)")
     opts = RGOptions(datasets=datasets, config=tuple(sorted(config.items())), **kw)
     for ds in datasets:
         _dataset(ds, opts)  # fail now, not at the first reset
@@ -305,6 +328,20 @@ def _mix(a: int, b: int) -> int:
     x ^= x >> 27
     x = (x * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return x ^ (x >> 31)
+
+
+WEIGHTS_SALT = 0x7A5C  # separates the family draw of task_weights from the item probes
+
+
+def _weighted_pick(names: tuple[str, ...], weights: tuple[float, ...], draw: int) -> str:
+    """The name a 64-bit `draw` lands on when names are laid out on [0, 1) by weight."""
+    u = (draw >> 11) / float(1 << 53)
+    total, acc = sum(weights), 0.0
+    for n, w in zip(names, weights):
+        acc += w / total
+        if u < acc:
+            return n
+    return names[-1]
 
 
 def family_of(dataset: str, ds: Any, idx: int, entry: Mapping[str, Any]) -> str:
@@ -388,6 +425,8 @@ class RGEnv(Environment):
         if self.options.task_names and name == "arc_1d":
             ds = _dataset(name, self.options)
             allowed = set(self.options.task_names)
+            if self.options.task_weights:  # the seed draws a family by weight, then an item of it
+                allowed = {_weighted_pick(self.options.task_names, self.options.task_weights, _mix(k, WEIGHTS_SALT))}
             for a in range(MAX_PROBES):
                 idx = k % DATASET_SIZE if a == 0 else _mix(k, a) % DATASET_SIZE
                 if ds[idx]["metadata"].get("task_name") in allowed:
