@@ -111,8 +111,6 @@ def _tail(path: Path, n_chars: int = 3000) -> str:
     return data.decode(errors="replace").strip() or "(server log is empty)"
 
 
-_pid_alive = pid_alive  # the names tests and older callers import
-
 KEPT_SERVER_LOGS = 5  # each start writes llm-server-<port>.log; ports vary, so keep only the newest few
 
 

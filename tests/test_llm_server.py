@@ -15,8 +15,9 @@ import pytest
 from _fake_openai import FakeOpenAI, closed_port, ok
 
 from agents.llm import LLMClient, LLMConfigError, LLMConnectionError
+from agents.llm_leases import pid_alive
 from agents.llm_server import (
-    MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, _pid_alive, default_model_path, ensure_llm, prune_server_logs,
+    MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, default_model_path, ensure_llm, prune_server_logs,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def test_embedded_server_answers_json_is_reused_and_stops(home, run_py):
         assert _models(server.base_url) == [MODEL_ALIAS]
         pid, base_url, proc = server.pid, server.base_url, server.process
 
-    assert proc.poll() is not None and not _pid_alive(pid)
+    assert proc.poll() is not None and not pid_alive(pid)
     assert _models(base_url) is None
     assert not (home / "llm-server.json").exists()
 
@@ -167,9 +168,9 @@ def test_a_server_outlives_its_starter_while_another_process_uses_it(home):
             assert _models(base_url) == [MODEL_ALIAS]  # still serving this process
             pid = user.pid
         deadline = time.monotonic() + 15
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _pid_alive(pid) and _models(base_url) is None
+        assert not pid_alive(pid) and _models(base_url) is None
         assert not (home / "llm-server.json").exists()
     finally:
         if starter.poll() is None:
@@ -228,9 +229,9 @@ def test_a_server_whose_only_user_is_killed_with_sigkill_stops(home):
         user.wait(timeout=10)
         state = home / "llm-server.json"
         deadline = time.monotonic() + 20
-        while (_pid_alive(int(pid)) or state.exists()) and time.monotonic() < deadline:
+        while (pid_alive(int(pid)) or state.exists()) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _pid_alive(int(pid)) and not state.exists()  # the watchdog stopped the orphan and forgot it
+        assert not pid_alive(int(pid)) and not state.exists()  # the watchdog stopped the orphan and forgot it
         assert _models(base_url, timeout_s=0.5) is None
     finally:
         if user.poll() is None:
