@@ -11,7 +11,9 @@ expected answer. The first line of every test is ``# hypothesis: <name>``, so
 the team's history (and a winning plan stored as an experience) says which
 hypotheses were tried.
 
-Order: a fixed default order (`HYPOTHESES`), with two kinds of hints in front,
+Order: a fixed default order (`HYPOTHESES`; with ``order="sampled"`` a
+per-puzzle shuffle of it, the same for every team, as an agent that guesses
+rules in no set order would try them), with two kinds of hints in front,
 both data only (text from memory is never executed; it only reorders or skips
 the agent's own hypothesis names):
 
@@ -48,6 +50,7 @@ it learned from memory is simply read again.
 from __future__ import annotations
 
 import json
+import random
 import re
 import zlib
 from dataclasses import dataclass
@@ -392,6 +395,7 @@ def _library() -> tuple[Hypothesis, ...]:
 
 
 HYPOTHESES: tuple[Hypothesis, ...] = _library()
+SOLVER_ORDERS: tuple[str, ...] = ("library", "sampled")
 BY_NAME: dict[str, Hypothesis] = {h.name: h for h in HYPOTHESES}
 
 _HYP_LINE_RE = re.compile(r"^(?:python\s+)?#\s*hypothesis:\s*([a-z0-9_]{1,60})\s*$", re.MULTILINE | re.IGNORECASE)
@@ -494,7 +498,10 @@ class RGSolver(Agent):
 
     name = "rg-solver"
 
-    def __init__(self, *, max_searches: int = 4, max_reads: int = 6, use_experiences: bool = True) -> None:
+    def __init__(self, *, max_searches: int = 4, max_reads: int = 6, use_experiences: bool = True, order: str = "library") -> None:
+        if order not in SOLVER_ORDERS:
+            raise ValueError(f"order: {order!r} is not one of {', '.join(SOLVER_ORDERS)}")
+        self.order_kind = order
         self.max_searches = max_searches
         self.max_reads = max_reads
         self.use_experiences = use_experiences
@@ -509,6 +516,7 @@ class RGSolver(Agent):
         self.results: dict[str, str] = {}  # hypothesis -> pass | fail | error (own tests)
         self.predictions: dict[str, str] = {}  # hypothesis -> predicted grid text (own PASSes)
         self.order: list[str] = []  # hypotheses in the order this team tested them
+        self.library: list[str] = [h.name for h in HYPOTHESES]  # the order this episode tries them in
         self.answered: list[str] = []  # answers given
         self.calculated: str | None = None
         self.last_action: str | None = None
@@ -553,6 +561,8 @@ class RGSolver(Agent):
         self._initialised = True
         self.task = obs.task or obs.text or ""
         self.puzzle = puzzle_id(self.task)
+        if self.order_kind == "sampled":
+            random.Random(zlib.crc32(self.puzzle.encode())).shuffle(self.library)
         self.arc = parse_arc(self.task)
         if self.arc is not None:
             self.kind = "arc"
@@ -620,19 +630,19 @@ class RGSolver(Agent):
     def _open(self) -> list[str]:
         """Hypotheses this team has not tested and no other team reports as failing or being tested."""
         closed = set(self.results) | self.others_failed | self.others_testing
-        return [h.name for h in HYPOTHESES if h.name not in closed]
+        return [n for n in self.library if n not in closed]
 
     def _next_hypothesis(self, rank: int, hint: tuple[str, str] | None) -> tuple[str | None, str | None]:
         if hint is not None and hint[0] not in self.results:
             return hint[0], hint[1]
-        for name in (h.name for h in HYPOTHESES):  # another team's PASS: check it here (never trusted blindly)
+        for name in self.library:  # another team's PASS: check it here (never trusted blindly)
             if name in self.others_passed and name not in self.results:
                 return name, None
         remaining = self._open()
         if not remaining:  # everything claimed elsewhere: test what others only claimed, then what they failed
-            remaining = [h.name for h in HYPOTHESES if h.name not in self.results and h.name not in self.others_failed]
+            remaining = [n for n in self.library if n not in self.results and n not in self.others_failed]
         if not remaining:
-            remaining = [h.name for h in HYPOTHESES if h.name not in self.results]
+            remaining = [n for n in self.library if n not in self.results]
         if not remaining:
             return None, None
         return remaining[rank % len(remaining)], None

@@ -89,6 +89,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--stream-tasks", choices=("repeat", "fresh"), default="repeat",
                    help="repeat: every epoch replays --seeds (default); fresh: every epoch plays new seeds, so only transfer helps")
     p.add_argument("--stream-admission", choices=ADMISSION_VARIANTS, default="all", help="admission during the stream (default all)")
+    p.add_argument("--failure-reward", type=float, default=-1.0,
+                   help="Q target of a failed episode in the stream: -1 (MemRL's default) to 0 (unused experiences then rank below useful ones)")
     p.add_argument("--checkpoint", default=None, help="learned admission policy (.safetensors; default: the shipped one for --env: twc's own on twx:twc, else the coin-trained one)")
     p.add_argument("--qnet", default=None,
                    help="Q-network for the q variant (.safetensors), or 'none' for per-entry Q only (default: the shipped one if present)")
@@ -164,7 +166,8 @@ def build_config(args: argparse.Namespace) -> Any:
     try:
         return EvalConfig(env=args.env, seeds=tuple(args.seeds), teams=args.teams, max_steps=args.max_steps, agent=args.agent,
                           variants=tuple(args.variants), retrieval_variants=retrieval_variants, epochs=epochs,
-                          stream_admission=args.stream_admission, stream_tasks=args.stream_tasks, run_name=run_name)
+                          stream_admission=args.stream_admission, stream_tasks=args.stream_tasks, run_name=run_name,
+                          failure_reward=args.failure_reward)
     except InvalidFieldError as err:
         raise InvalidFieldError("--" + err.field.replace("_", "-"), err.problem, err.fix) from err
 

@@ -160,6 +160,7 @@ class EvalConfig:
     stream_tasks: str = "repeat"  # "repeat": every epoch plays `seeds` again; "fresh": epoch e plays new seeds (see stream_seeds)
     run_name: str = "eval"
     novelty_threshold: float = 0.9
+    failure_reward: float = -1.0  # the stream's Q target for a failed episode (MemRL: -1, or 0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(self.seeds))
@@ -182,6 +183,8 @@ class EvalConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise InvalidFieldError(name, f"is {v!r}", f"pass an integer >= {lo}")
+        if isinstance(self.failure_reward, bool) or not isinstance(self.failure_reward, int | float) or not -1.0 <= self.failure_reward <= 0.0:
+            raise InvalidFieldError("failure_reward", f"is {self.failure_reward!r}", "pass a number from -1 (MemRL's default) to 0")
         if not str(self.run_name).strip():
             raise InvalidFieldError("run_name", "is empty", "name the run (it names the experience namespaces)")
 
@@ -366,7 +369,7 @@ def run_retrieval_stream(config: EvalConfig, pool: Any, bank: MemoryBank, admiss
             by_epoch[v].append([])
         for r in results:  # spec order: the same writes, in the same order, whatever ran the episodes
             v = r.spec.retrieval
-            info = learn_from_episode(bank, config.experience_namespace(v), r.summary)
+            info = learn_from_episode(bank, config.experience_namespace(v), r.summary, failure_reward=config.failure_reward)
             for exp_id in info["used"]:
                 outcomes[v][exp_id].append(float(r.summary["success"]))
             by_epoch[v][-1].append(r.summary)

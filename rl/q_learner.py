@@ -140,18 +140,27 @@ class QUtility:
         return np.array([blend(e.q, e.visits, float(p), self.kappa) for (e, _), p in zip(candidates, predicted)])
 
 
-def outcome_reward(summary: dict[str, Any]) -> float:
-    """MemRL's reward: +1 on success, -1 on failure."""
-    return 1.0 if summary["success"] >= 1.0 else -1.0
+FAILURE_REWARD = -1.0  # MemRL: -1 (or 0)
 
 
-def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str, Any], *, alpha: float | None = None) -> dict[str, Any]:
+def outcome_reward(summary: dict[str, Any], failure_reward: float = FAILURE_REWARD) -> float:
+    """MemRL's reward: +1 on success, `failure_reward` (-1, or 0) on failure.
+
+    With -1 an experience that has never been used (Q = 0) outranks every one
+    whose uses failed more often than not; with 0 it ranks below every one that
+    ever helped, so retrieval exploits what worked instead of trying each new one.
+    """
+    return 1.0 if summary["success"] >= 1.0 else float(failure_reward)
+
+
+def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str, Any], *, alpha: float | None = None,
+                       failure_reward: float = FAILURE_REWARD) -> dict[str, Any]:
     """The driver's end-of-episode step: update Q of the experiences used, then write this episode back.
 
     Returns the Q-network training samples of this episode: for each used
     experience, its features against the episode's intent and the reward.
     """
-    reward = outcome_reward(summary)
+    reward = outcome_reward(summary, failure_reward)
     used = list(summary.get("experiences_used", []))
     samples = []
     if used:

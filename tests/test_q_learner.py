@@ -8,7 +8,7 @@ import torch
 
 from memory import InvalidFieldError
 from memory.embeddings import EMBEDDING_DIM
-from rl.q_learner import QNet, QNetTrainer, blend, qnet_features, td_target, update_used_entries
+from rl.q_learner import QNet, QNetTrainer, blend, learn_from_episode, qnet_features, td_target, update_used_entries
 
 
 def test_td_target_adds_discounted_next_value():
@@ -23,6 +23,24 @@ def test_update_used_entries_moves_q_toward_the_td_target(bank):
     e = bank.add_experience(ns, "open the chest", "plan")
     new = update_used_entries(bank, ns, [e.id], reward=0.0, next_max_q=1.0, gamma=0.5, alpha=0.3)
     assert new[e.id] == pytest.approx(0.3 * 0.5)
+
+
+def test_a_failure_pulls_used_experiences_toward_the_failure_reward(bank):
+    ns = ("t", "task")
+    used = [bank.add_experience(ns, f"open the chest {i}", "plan").id for i in range(2)]
+    failed = {"success": 0.0, "experiences_used": used[:1], "intent": ""}
+    assert learn_from_episode(bank, ns, failed)["reward"] == -1.0  # MemRL's default
+    assert learn_from_episode(bank, ns, {**failed, "experiences_used": used[1:]}, failure_reward=0.0)["reward"] == 0.0
+    q = {e.id: e.q for e in bank.store_for("experience").get(ns, used)}
+    assert q[used[0]] == pytest.approx(-0.3) and q[used[1]] == 0.0  # alpha 0.3 toward -1; toward 0 from 0
+
+
+def test_eval_config_refuses_a_failure_reward_outside_minus_one_to_zero():
+    from rl.evaluate import EvalConfig
+
+    assert EvalConfig(failure_reward=0).failure_reward == 0
+    with pytest.raises(InvalidFieldError, match="failure_reward"):
+        EvalConfig(failure_reward=0.5)
 
 
 def test_blend_trusts_the_entry_more_as_visits_grow():

@@ -29,6 +29,7 @@ from rl.envs.reasoning_gym import TEMPLATES, RGEnv, make_factory, parse_action, 
         ("rg:arc_1d:task_names=gravity_left,task_weights=0", "task_weights:"),
         ("rg:arc_1d:task_names=gravity_left,task_weights=heavy", "task_weights:"),
         ("rg:arc_1d:task_weights=2", "task_weights:"),
+        ("rg:arc_1d:solver_order=random", "solver_order:"),
     ],
 )
 def test_spec_errors_name_the_field(spec, field):

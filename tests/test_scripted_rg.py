@@ -51,6 +51,22 @@ def test_python_actions_name_their_hypothesis_and_never_see_the_answer():
     assert success and actions[-1].tool == "answer" and steps == len(tested) + 1
 
 
+def test_sampled_order_is_a_per_puzzle_shuffle_shared_by_the_teams():
+    env = make_factory("rg:arc_1d")()
+    orders = {}
+    for seed in (2, 3):
+        obs = env.reset(seed)
+        for team in ("team-0", "team-1"):
+            agent = RGSolver(order="sampled")
+            agent.reset(obs)
+            orders[seed, team] = list(agent.library)
+    assert orders[2, "team-0"] == orders[2, "team-1"]  # one order per puzzle, so the teams still split it by rank
+    assert orders[2, "team-0"] != orders[3, "team-0"]  # another puzzle, another order
+    assert sorted(orders[2, "team-0"]) == sorted(h.name for h in HYPOTHESES) != orders[2, "team-0"]
+    with pytest.raises(ValueError, match="order"):
+        RGSolver(order="alphabetical")
+
+
 def _experience(plan: list[str], exp_id: str = "exp-1") -> ExperienceHit:
     text = json.dumps({"v": 1, "outcome": "success", "plan": plan, "steps": len(plan), "summary": "team-0 succeeded"})
     return ExperienceHit(exp_id, "an arc puzzle", text, 0.9, 0.9, 0.5, 1)

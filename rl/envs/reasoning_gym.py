@@ -41,7 +41,9 @@ Adapter options: ``max_answers`` (answer attempts per episode, default 1),
 ``task_weights`` (one positive weight per task name: each seed first draws a
 family by weight, then probes for an item of it),
 ``python_timeout`` (seconds per python action, default 5), ``python_memory_mb``
-(default 256), ``step_limit`` (default 1000; graphs enforce their own max_steps).
+(default 256), ``step_limit`` (default 1000; graphs enforce their own max_steps),
+``solver_order`` (the scripted arc solver's hypothesis order: ``library``, the
+default, or ``sampled``, a per-puzzle shuffle).
 """
 
 from __future__ import annotations
@@ -61,7 +63,10 @@ DATASET_SIZE = 100_000
 DEFAULT_STEP_LIMIT = 1000
 TEMPLATES: tuple[str, ...] = ("answer <text>", "calculate <expression>", "python <code>")
 VERBS: tuple[str, ...] = tuple(t.split(" ", 1)[0] for t in TEMPLATES)
-ADAPTER_OPTIONS: tuple[str, ...] = ("max_answers", "base_seed", "task_names", "task_weights", "python_timeout", "python_memory_mb", "step_limit")
+ADAPTER_OPTIONS: tuple[str, ...] = (
+    "max_answers", "base_seed", "task_names", "task_weights", "python_timeout", "python_memory_mb", "step_limit", "solver_order",
+)
+SOLVER_ORDERS: tuple[str, ...] = ("library", "sampled")  # agents.scripted_rg.SOLVER_ORDERS (not imported: no agent code at spec parsing)
 RESERVED_CONFIG: tuple[str, ...] = ("seed", "size")
 MAX_PROBES = 20_000
 FORMS_HELP = (
@@ -210,6 +215,7 @@ class RGOptions:
     python_timeout: float = DEFAULT_TIMEOUT_S
     python_memory_mb: int = DEFAULT_MEMORY_MB
     step_limit: int = DEFAULT_STEP_LIMIT
+    solver_order: str = "library"  # read by the scripted solver only (scripted_agent_factory)
     config: tuple[tuple[str, Any], ...] = ()  # dataset config fields, passed to every dataset
 
     @property
@@ -229,6 +235,8 @@ class RGOptions:
             parts.append(f"python_memory_mb={self.python_memory_mb}")
         if self.step_limit != DEFAULT_STEP_LIMIT:
             parts.append(f"step_limit={self.step_limit}")
+        if self.solver_order != "library":
+            parts.append(f"solver_order={self.solver_order}")
         for k, v in self.config:
             parts.append(f"{k}=" + ("|".join(str(x) for x in v) if isinstance(v, list | tuple) else str(v)))
         return "rg:" + ",".join(self.datasets) + (":" + ",".join(parts) if parts else "")
@@ -267,6 +275,11 @@ def resolve_options(datasets: tuple[str, ...] | list[str], options: Mapping[str,
             kw[name] = tuple(dict.fromkeys(names))
         elif name == "task_weights":
             kw[name] = _weights_list(raw)
+        elif name == "solver_order":
+            if raw not in SOLVER_ORDERS:
+                raise ValueError(f"solver_order: {raw!r} is not one of {', '.join(SOLVER_ORDERS)}; the scripted arc solver tries its "
+                                 "hypotheses in library order, or in a per-puzzle shuffle of it (sampled)")
+            kw[name] = raw
         elif name in RESERVED_CONFIG:
             raise ValueError(f"{name}: the adapter sets the datasets' {name} (use base_seed to change which items seeds play)")
         else:
@@ -552,7 +565,7 @@ SCRIPTED_DATASETS: tuple[str, ...] = ("arc_1d", "basic_arithmetic", "chain_sum")
 
 def scripted_agent_factory(spec: str) -> Any:
     """team id -> a fresh scripted solver (`agents.scripted_rg`); `ValueError` for datasets it cannot solve."""
-    datasets, _ = parse_rg_spec(spec)
+    datasets, options = parse_rg_spec(spec)
     bad = [d for d in datasets if d not in SCRIPTED_DATASETS]
     if bad:
         raise ValueError(
@@ -561,8 +574,10 @@ def scripted_agent_factory(spec: str) -> Any:
         )
     from agents.scripted_rg import RGSolver
 
+    order = resolve_options(datasets, options).solver_order
+
     def scripted(team: str) -> Any:
-        return RGSolver()
+        return RGSolver(order=order)
 
     return scripted
 
