@@ -208,3 +208,11 @@ def test_llm_free_text_reply_joins_the_action_word_and_its_argument():
         schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
     assert action.action == "calculate 2 + 3"
     assert schema["properties"]["action"]["enum"] == ["answer", "calculate", "python"]
+
+
+def test_the_spec_accepts_exactly_the_solver_orders_the_scripted_solver_has():
+    from agents.scripted_rg import SOLVER_ORDERS as SOLVER
+    from rl.envs.reasoning_gym import SOLVER_ORDERS as SPEC
+
+    assert SPEC == SOLVER
+    assert scripted_agent_factory("rg:arc_1d:solver_order=sampled")("team-0").order_kind == "sampled"
