@@ -96,6 +96,8 @@ def test_task_weights_skew_which_family_seeds_play():
     assert set(played) == {"gravity_left", "gravity_right", "change_to_five"}
     assert played["gravity_left"] > 60 and played["gravity_right"] < 25 and played["change_to_five"] < 25
     assert env.options.spec.endswith("task_weights=8|1|1")
+    with pytest.raises(ValueError, match=r"task_names=a\|b,task_weights=3\|1"):  # the fix names the spec's own separator
+        make_factory("rg:arc_1d:task_names=gravity_left|gravity_right,task_weights=3")
 
 
 def test_several_datasets_alternate_by_seed():

@@ -299,7 +299,7 @@ def resolve_options(datasets: tuple[str, ...] | list[str], options: Mapping[str,
     weights = kw.get("task_weights")
     if weights is not None and len(weights) != len(kw.get("task_names") or ()):
         raise ValueError(f"task_weights: {len(weights)} weights for {len(kw.get('task_names') or ())} task_names; "
-                         "give one weight per name, in the same order (task_names=a|b:task_weights=3|1)")
+                         "give one weight per name, in the same order (task_names=a|b,task_weights=3|1)")
     opts = RGOptions(datasets=datasets, config=tuple(sorted(config.items())), **kw)
     for ds in datasets:
         _dataset(ds, opts)  # fail now, not at the first reset
