@@ -11,11 +11,11 @@ on the same seeds in one run (rl/evaluate.py):
 
 Cells and their sizes (seeds, teams, step budget, epochs) are the presets in
 `SUITES`; each preset says why its sizes are what they are. Scripted cells
-use 20 seeds, LLM cells 5 (the embedded SmolLM2 by default, any
+use 20 seeds (the easy/hard arc stream 40), LLM cells 5 (the embedded SmolLM2 by default, any
 OpenAI-compatible endpoint with `--llm URL`).
 
     python bench/suite.py twx                    # TextWorldExpress: coin, mapreader, cookingworld
-    python bench/suite.py rg                     # reasoning-gym: arc_1d (scripted), chain_sum + gsm_symbolic (LLM)
+    python bench/suite.py rg                     # reasoning-gym: arc_1d, two streams (scripted), chain_sum + gsm_symbolic (LLM)
     python bench/suite.py sciworld               # ScienceWorld
     python bench/suite.py rg --agents scripted   # only the scripted cells
     python bench/suite.py twx --quick            # 2 seeds, 1 epoch pair: a smoke run
@@ -68,6 +68,14 @@ class Cell:
 
 
 ARC_FAMILIES = tuple(f"move_{k}pix_solid_{d}" for k in (1, 2, 3, 4) for d in ("left", "right")) + ("gravity_left", "gravity_right")
+# The easy/hard stream: easy families' rules are the solver's first three hypotheses (found within 3 steps even
+# after a wrong hint costs the teams their first round); the hard families share the rule 5th in the library,
+# found in 3 steps only when no hint or its own rule's hint is followed. Half the puzzles are hard (weights 4 x 6 : 6 x 4).
+EASY_FAMILIES = ("move_1pix_solid_right", "move_1pix_colorful_right", "move_1pix_solid_left", "move_1pix_colorful_left",
+                 "move_2pix_solid_right", "move_2pix_colorful_right")
+HARD_FAMILIES = ("move_3pix_solid_right", "move_3pix_colorful_right", "move_3pix_solid_wrapped_right", "move_3pix_colorful_wrapped_right")
+EASY_HARD_SPEC = ("rg:arc_1d:task_names=" + "|".join(EASY_FAMILIES + HARD_FAMILIES)
+                  + ",task_weights=" + "|".join(["4"] * len(EASY_FAMILIES) + ["6"] * len(HARD_FAMILIES)))
 TEST_SEEDS = tuple(range(100, 120))  # never used to train (1000..1999) or select (0..11) the shipped policy
 LLM_SEEDS = tuple(range(100, 105))
 
@@ -88,6 +96,10 @@ SUITES: dict[str, tuple[Cell, ...]] = {
         Cell(f"rg:arc_1d:task_names={'|'.join(ARC_FAMILIES)}", "scripted", tuple(range(20)), 3, 4, 10, stream_tasks="fresh", label="rg-arc_1d-10families",
              why="10 look-alike arc_1d rule families; 4 steps per team do not cover the 43-hypothesis library, so shared "
                  "failures and transferred rules decide success; the stream brings new puzzles every epoch"),
+        Cell(EASY_HARD_SPEC, "scripted", tuple(range(40)), 3, 3, 10, stream_tasks="fresh", label="rg-arc_1d-easy-hard",
+             why="similar-looking experiences that differ in usefulness: every arc puzzle looks alike to the embedder, "
+                 "easy puzzles are solved with any hint, hard ones only with their own rule's, so the store fills with "
+                 "easy plans that mislead on hard puzzles; 40 seeds because 20 move one epoch's success by about 0.1"),
         Cell("rg:chain_sum:max_answers=3", "llm", tuple(range(5)), 2, 4, 2, stream_tasks="fresh", label="rg-chain_sum",
              why="sums of a few numbers, within reach of SmolLM2-135M; 3 answer attempts in 4 steps, so a team can "
                  "use a teammate's wrong answer (shared memory) before its own next try"),

@@ -117,3 +117,26 @@ def test_suite_bench_rejects_an_unknown_cell() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "suite.py"), "twx", "--only", "twx:chess"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "--only" in proc.stderr and "twx:coin" in proc.stderr
+
+
+@pytest.mark.timeout(300)
+def test_retrieval_stream_bench_writes_a_summary_and_resumes_from_finished_sets(tmp_path: Path) -> None:
+    pytest.importorskip("reasoning_gym", reason="needs the envs extra")
+    cmd = [sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--seed-sets", "0..1", "--epochs", "2", "--out", str(tmp_path), "--quiet"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=280, cwd=ROOT)
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (only,) = summary["seed_sets"]
+    assert only["seeds"] == "0..1" and len(only["q"]["success_by_epoch"]) == 2 and len(only["similarity"]["hard_success_by_epoch"]) <= 2
+    assert summary["last_epoch_delta_mean"] == only["last_epoch_delta"]
+    assert (tmp_path / "retrieval_easy_hard.png").stat().st_size > 10_000
+    played = (tmp_path / "0-1" / "eval.json").stat().st_mtime_ns
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)  # the finished set is read back
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "0-1" / "eval.json").stat().st_mtime_ns == played
+
+
+def test_retrieval_stream_bench_refuses_a_bad_seed_set() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--seed-sets", "5..2"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "--seed-sets" in proc.stderr

@@ -10,7 +10,7 @@ pytest.importorskip("reasoning_gym", reason="needs the envs extra: pip install -
 
 from agents.base import StepContext
 from agents.memory_tools import ExperienceHit, MemoryTools
-from agents.scripted_rg import BY_NAME, HYPOTHESES, RGSolver, hypothesis_of, parse_value
+from agents.scripted_rg import BY_NAME, HELPERS, HYPOTHESES, RGSolver, hypothesis_of, parse_arc, parse_value
 from memory import AdmitAll, Entry, MemoryBank, Origin
 from rl.envs.reasoning_gym import make_factory
 
@@ -184,3 +184,45 @@ def test_parallel_graph_with_two_scripted_teams_and_a_bank_succeeds(tmp_path):
     # the teams covered the library together: fewer environment steps per team than one team alone needs
     alone = play(make_factory(spec)(), RGSolver(), 0)[1]
     assert max(t["steps"] for t in summary["teams"].values()) < alone
+
+
+def _solving_hypotheses(env, seed: int) -> set[str]:
+    """Library hypotheses that pass the puzzle's examples and answer its test input right."""
+    obs = env.reset(seed)
+    parsed = parse_arc(obs.task)
+    assert parsed is not None, obs.task[:200]
+    train, test = parsed
+    solved = set()
+    for h in HYPOTHESES:
+        scope: dict = {}
+        exec(HELPERS + h.source, scope)  # noqa: S102 - the library's own rule sources, not untrusted text
+        try:
+            passes = all(scope["rule"](list(i)) == o for i, o in train)
+            if passes and " ".join(map(str, scope["rule"](list(test)))) == env.entry["answer"].strip():
+                solved.add(h.name)
+        except Exception:  # noqa: BLE001, S112 - a rule that raises does not solve the puzzle
+            continue
+    return solved
+
+
+def test_easy_hard_stream_rules_sit_where_its_design_needs_them():
+    """The bench stream's premise (bench/suite.py EASY_HARD_SPEC): easy rules are the library's first three,
+    the hard families share the fifth, and no easy rule solves a hard puzzle or the other way round."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_suite", Path(__file__).resolve().parents[1] / "bench" / "suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    sys.modules["bench_suite"] = suite  # its dataclasses look their module up there
+    spec.loader.exec_module(suite)
+    order = [h.name for h in HYPOTHESES]
+    easy_rules, hard_rules = set(order[:3]), {order[4]}
+    for family in suite.EASY_FAMILIES + suite.HARD_FAMILIES:
+        env = make_factory(f"rg:arc_1d:task_names={family}")()
+        for seed in range(3):
+            solved = _solving_hypotheses(env, seed)
+            if family in suite.HARD_FAMILIES:
+                assert hard_rules <= solved and not solved & easy_rules, (family, seed, solved)
+            else:
+                assert solved & easy_rules and not solved & hard_rules, (family, seed, solved)
