@@ -140,3 +140,26 @@ def test_retrieval_stream_bench_refuses_a_bad_seed_set() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--seed-sets", "5..2"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "--seed-sets" in proc.stderr
+
+
+@pytest.mark.timeout(300)
+def test_admission_bound_bench_plays_every_rule_on_the_same_seeds(tmp_path: Path) -> None:
+    pytest.importorskip("textworld_express", reason="needs the envs extra")
+    out = tmp_path / "bound.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "admission_bound.py"), "--env", "twx:coin", "--seeds", "0..1", "--max-steps", "8",
+         "--rules", "move", "all", "--out", str(out)],
+        capture_output=True, text=True, timeout=280, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    move, every = report["rules"]
+    assert [r["seed"] for r in move["per_seed"]] == [r["seed"] for r in every["per_seed"]] == [0, 1]
+    assert move["rule"] == "move" and every["rule"] == "all"
+    assert move["admitted"] <= every["admitted"] and every["admitted"] == every["env_steps"]  # all admits every step
+
+
+def test_admission_bound_bench_refuses_an_empty_rule() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "admission_bound.py"), "--rules", ","],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "--rules" in proc.stderr

@@ -1,0 +1,109 @@
+"""How few steps can admission alone buy? Rules that admit a step by its tool, side by side with admit-all.
+
+    python bench/admission_bound.py --env twx:twc --seeds 100..119 --rules put put,open put,move put,take all
+
+A rule is a comma-separated set of tools (the first word of the step's
+action: `put`, `take`, `move`, `open`, ...), or `all`. Each rule plays the
+same seeds with the same scripted teams; only what enters the shared bank
+changes. Where the best rule is no better than the learned policy, a goal
+that admission misses is bound by the agents' strategy, not by what the
+policy learned. Prints a table and writes `bench/results/admission_bound.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from memory.admission import AdmissionFeatures, AdmissionPolicy  # noqa: E402
+from rl.checkpoint import atomic_write_text  # noqa: E402
+from rl.evaluate import parse_seeds  # noqa: E402
+
+
+class AdmitTools(AdmissionPolicy):
+    """Admit a step when its tool is in `tools` (None: every step)."""
+
+    name = "admit-tools"
+
+    def __init__(self, tools: frozenset[str] | None) -> None:
+        self.tools = tools
+
+    def admit_probability(self, features: AdmissionFeatures) -> float:
+        return 1.0 if self.tools is None or features.tool in self.tools else 0.0
+
+
+def parse_rule(text: str) -> frozenset[str] | None:
+    if text == "all":
+        return None
+    tools = frozenset(t.strip() for t in text.split(",") if t.strip())
+    if not tools:
+        raise ValueError(f"--rules: {text!r} names no tool; write tools separated by commas, e.g. put,open, or all")
+    return tools
+
+
+def play(env: str, seeds: list[int], teams: int, max_steps: int, tools: frozenset[str] | None) -> list[dict[str, Any]]:
+    """One run per seed with the rule as admission; a fresh in-memory bank per run."""
+    from graphs.config import RunConfig
+    from graphs.parallel import run_parallel_teams
+    from graphs.runtime import RunRuntime
+    from memory import MemoryBank
+    from rl.envs import make_env_factory, scripted_agent_factory
+
+    rows = []
+    for seed in seeds:
+        runtime = RunRuntime(make_env_factory(env), scripted_agent_factory(env),
+                             RunConfig(seed=seed, teams=teams, max_steps=max_steps, admission=AdmitTools(tools)),
+                             bank=MemoryBank.ephemeral(), task_name="bound")
+        s = run_parallel_teams(runtime)
+        rows.append({"seed": seed, "success": s["success"], "env_steps": s["env_steps"], "admitted": s["admitted"]})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="twx:twc", help="environment spec (default twx:twc)")
+    p.add_argument("--seeds", default="100..119", help="seeds, e.g. 100..119 (default: the held-out test worlds)")
+    p.add_argument("--teams", type=int, default=3, help="parallel teams K (default 3)")
+    p.add_argument("--max-steps", type=int, default=120, help="steps per team (default 120, twc's budget)")
+    p.add_argument("--rules", nargs="+", default=["put", "put,open", "put,move", "put,take", "all"], help="tool sets, or all")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "admission_bound.json", help="JSON output")
+    args = p.parse_args(argv)
+    try:
+        seeds = parse_seeds(args.seeds, "--seeds")
+        rules = {r: parse_rule(r) for r in args.rules}
+    except ValueError as err:
+        p.error(str(err))
+    started = time.perf_counter()
+    results = []
+    for name, tools in rules.items():
+        rows = play(args.env, seeds, args.teams, args.max_steps, tools)
+        results.append({"rule": name, "success": statistics.fmean(r["success"] for r in rows),
+                        "env_steps": statistics.fmean(r["env_steps"] for r in rows),
+                        "admitted": statistics.fmean(r["admitted"] for r in rows), "per_seed": rows})
+        print(f"{name:>16s}  success {results[-1]['success']:.2f}  env steps {results[-1]['env_steps']:7.2f}  "
+              f"admitted {results[-1]['admitted']:6.2f}", flush=True)
+    best = min(results, key=lambda r: (r["env_steps"], r["admitted"]))
+    print(f"fewest steps: {best['rule']} ({best['env_steps']:.2f})")
+    report = {"env": args.env, "seeds": seeds, "teams": args.teams, "max_steps": args.max_steps, "rules": results,
+              "fewest_steps": best["rule"], "command": "python bench/admission_bound.py " + " ".join(sys.argv[1:] if argv is None else argv),
+              "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
+              "total_s": round(time.perf_counter() - started, 1)}
+    atomic_write_text(args.out, json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
