@@ -85,28 +85,37 @@ def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict
     return data
 
 
-def hard_success_by_epoch(data: dict[str, Any], variant: str) -> list[float]:
-    """Success on the hard puzzles alone, per epoch (the family of each seed from the environment)."""
+def hard_seeds(data: dict[str, Any]) -> set[int]:
+    """The stream's seeds that play a hard family (both variants play the same seeds: looked up once)."""
     from rl.envs import make_env
 
     env = make_env(EASY_HARD_SPEC)
+    hard = set()
+    for seed in sorted({r["seed"] for r in data["per_seed"] if r["comparison"] == "retrieval"}):
+        env.reset(seed)
+        if env.family in HARD_FAMILIES:
+            hard.add(seed)
+    return hard
+
+
+def hard_success_by_epoch(data: dict[str, Any], variant: str, hard: set[int]) -> list[float]:
+    """Success on the hard puzzles alone, per epoch."""
     by_epoch: dict[int, list[float]] = {}
     for r in data["per_seed"]:
-        if r["comparison"] == "retrieval" and r["variant"] == variant:
-            env.reset(r["seed"])
-            if env.family in HARD_FAMILIES:
-                by_epoch.setdefault(r["epoch"], []).append(float(r["success"]))
+        if r["comparison"] == "retrieval" and r["variant"] == variant and r["seed"] in hard:
+            by_epoch.setdefault(r["epoch"], []).append(float(r["success"]))
     return [statistics.fmean(by_epoch[e]) if by_epoch.get(e) else float("nan") for e in sorted(by_epoch)]
 
 
 def summarise(name: str, data: dict[str, Any]) -> dict[str, Any]:
     rows = {r["variant"]: r for r in data["retrieval_rows"]}
     out: dict[str, Any] = {"seeds": name}
+    hard = hard_seeds(data)
     for v in VARIANTS:
         curve = rows[v]["success_by_epoch"]
         out[v] = {"success_by_epoch": curve, "last_epoch_success": curve[-1],
                   "mean_from_epoch_3": statistics.fmean(curve[2:]) if len(curve) > 2 else None,
-                  "hard_success_by_epoch": hard_success_by_epoch(data, v),
+                  "hard_success_by_epoch": hard_success_by_epoch(data, v, hard),
                   "q_success_r": rows[v].get("q_success_r"), "experiences_used_per_episode": rows[v]["experiences_used_per_episode"]}
     out["last_epoch_delta"] = out["q"]["last_epoch_success"] - out["similarity"]["last_epoch_success"]
     return out
