@@ -148,18 +148,56 @@ def test_admission_bound_bench_plays_every_rule_on_the_same_seeds(tmp_path: Path
     out = tmp_path / "bound.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "admission_bound.py"), "--env", "twx:coin", "--seeds", "0..1", "--max-steps", "8",
-         "--rules", "move", "all", "--out", str(out)],
+         "--rules", "none", "move", "all", "--out", str(out)],
         capture_output=True, text=True, timeout=280, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    move, every = report["rules"]
+    none, move, every = report["rules"]
     assert [r["seed"] for r in move["per_seed"]] == [r["seed"] for r in every["per_seed"]] == [0, 1]
-    assert move["rule"] == "move" and every["rule"] == "all"
+    assert none["rule"] == "none" and move["rule"] == "move" and every["rule"] == "all"
+    assert none["admitted"] == 0 and report["fewest_steps"] != "none"  # the bound is over rules that share
     assert move["admitted"] <= every["admitted"] and every["admitted"] == every["env_steps"]  # all admits every step
+    assert every["winner_steps"]["move"] > 0
 
 
 def test_admission_bound_bench_refuses_an_empty_rule() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "admission_bound.py"), "--rules", ","],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "--rules" in proc.stderr
+
+
+def _load_bench(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_admission_bench_ratio_interval_is_exact_when_every_world_has_the_same_ratio() -> None:
+    ci = _load_bench("admission_learning").paired_ratio_ci
+    none = {"1": 100.0, "2": 40.0, "3": 180.0}
+    runs = [{k: v / 2 for k, v in none.items()}, {k: v / 2 for k, v in none.items()}]
+    lo, hi = ci(runs, none, [1, 2, 3])
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
+
+
+def test_admission_bench_ratio_interval_widens_with_world_to_world_spread() -> None:
+    ci = _load_bench("admission_learning").paired_ratio_ci
+    none = {str(s): 100.0 for s in range(20)}
+    learned = [{str(s): (40.0 if s % 2 else 60.0) for s in range(20)}]
+    lo, hi = ci(learned, none, list(range(20)))
+    assert 0.4 < lo < 0.5 < hi < 0.6
+
+
+def test_admission_bound_splits_the_winners_steps_and_counts_distinct_wrong_puts() -> None:
+    breakdown = _load_bench("admission_bound").step_breakdown
+    actions = {
+        "team-0": ["take cup", "put cup in sink", "take cup", "move east", "open cupboard", "put cup in cupboard"],
+        "team-1": ["take cup", "put cup in sink", "take cup", "put cup in shelf", "take cup", "look"],
+    }
+    assert breakdown(actions, "team-0") == {"take_first": 1, "put_right": 1, "put_wrong": 1, "take_back": 1, "move": 1,
+                                            "open": 1, "other": 0, "wrong_facts": 2, "winner_wrong": 1}
+

@@ -140,6 +140,9 @@ def test_train_admission_demo_and_admission_bench_run_with_tiny_sizes(tmp_path):
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     report = json.loads(result.read_text())
     assert set(report["baselines"]) == {"none", "all", "novelty"} and report["learned"]["success"] >= 0.0
+    assert set(report["baselines"]["none"]["steps_by_seed"]) == {"0", "1"}
+    lo, hi = report["learned"]["env_steps_ratio_to_none_ci95"]
+    assert 0 < lo <= hi
     assert result.with_suffix(".png").is_file()
 
 
