@@ -661,6 +661,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     t_start = time.perf_counter()
     try:
         t_load, embedder = timed(get_embedder)
+        embedder.cache_size = 0  # time the embedding itself: the same queries are searched at every size
         bank = MemoryBank(path, embedder=embedder)
         stage = lambda s: print(f"[memory_ops] {s}", file=sys.stderr, flush=True)  # noqa: E731
         stage(f"bank at {path} (run {run})")

