@@ -101,8 +101,8 @@ def play(env: str, seeds: list[int], teams: int, max_steps: int, tools: frozense
     from rl.envs import make_env_factory, scripted_agent_factory
 
     rows = []
+    memory = tools != NO_MEMORY
     for seed in seeds:
-        memory = tools != NO_MEMORY
         runtime = RunRuntime(make_env_factory(env), scripted_agent_factory(env),
                              RunConfig(seed=seed, teams=teams, max_steps=max_steps, memory=memory, admission=AdmitTools(tools)),
                              bank=MemoryBank.ephemeral() if memory else None, task_name="bound")

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for setting in ("off", "on"):
             embedder.cache_size = default_size if setting == "on" else 0
-            embedder._cache.clear()  # every pass starts cold
+            embedder.clear_cache()  # every pass starts cold
             started = time.perf_counter()
             rows = play(args.env, seeds, args.teams, args.max_steps, None)
             wall[setting].append(time.perf_counter() - started)

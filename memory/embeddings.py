@@ -98,6 +98,11 @@ class Embedder:
                     self._cache.popitem(last=False)
         return vectors
 
+    def clear_cache(self) -> None:
+        """Forget every cached vector (benchmarks start cold with it)."""
+        with self._lock:
+            self._cache.clear()
+
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 

@@ -66,3 +66,11 @@ def test_changing_a_returned_vector_does_not_change_the_cache(counting) -> None:
 def test_a_bad_cache_size_is_refused_with_the_field_and_the_fix(bad) -> None:
     with pytest.raises(ValueError, match="cache_size.*0 for no cache"):
         Embedder(cache_size=bad)
+
+
+def test_clear_cache_makes_the_next_encode_run_the_model(counting) -> None:
+    embedder, calls = counting
+    embedder.encode(["hallway"])
+    embedder.clear_cache()
+    embedder.encode(["hallway"])
+    assert calls == [["hallway"], ["hallway"]]
