@@ -49,6 +49,9 @@ from memory.schema import (
 from memory.stores import ChromaStore, EpisodicStore, ExperienceStore, is_prefix
 
 DEFAULT_ALPHA = 0.3  # MemRL's Q learning rate
+# Phase A asks Chroma for this many times k1 candidates so that exact ties at the k1 boundary are broken by
+# entry id, not by Chroma's internal order (ours: a tie at the boundary changed one stream's choices run to run).
+TIE_SLACK = 2
 
 
 def default_bank_path() -> Path:
@@ -338,9 +341,12 @@ class MemoryBank:
         targets = [namespace]
         if include_descendants:
             targets = [n for n in store.namespaces() if is_prefix(namespace, n)]
+        # Entries with identical keys tie exactly, and Chroma picks which of them make its top-k1 in no
+        # fixed order (it differed between runs of one stream). Ask for TIE_SLACK x k1, order ties by id
+        # (ids are deterministic: run, team, step), then cut to k1: the same candidates in every process.
         with self._lock:
-            candidates = [c for ns in targets for c in store.query(ns, vector, config.k1)]
-        candidates.sort(key=lambda c: (-round(c[1], 6), c[0].id))  # ties (identical keys) by id: same order in every process
+            candidates = [c for ns in targets for c in store.query(ns, vector, TIE_SLACK * config.k1)]
+        candidates.sort(key=lambda c: (-round(c[1], 6), c[0].id))
         candidates = candidates[: config.k1]
         if utility is not None and candidates:
             qs = np.asarray(utility(vector, candidates), dtype=np.float64)

@@ -83,3 +83,12 @@ def test_calibrate_delta_is_the_pairwise_similarity_quantile():
     x[1] = [1, 1, 0, 0]
     delta = calibrate_delta(x, quantile=0.8)
     assert 0.0 <= delta <= 0.71
+
+
+def test_entries_tied_at_the_k1_boundary_are_chosen_by_id_not_by_insertion_order(bank):
+    from memory import Entry
+
+    for i in (5, 4, 3, 2, 1):  # the same key five times, written largest id first
+        bank.add(Entry.new(NS, KEYS[1], "v", id=f"tie-{i}"))
+    hits = bank.search(NS, KEYS[1], config=RetrievalConfig(k1=2, k2=2, delta=0.0, lam=0.0))
+    assert [h.entry.id for h in hits] == ["tie-1", "tie-2"]
