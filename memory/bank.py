@@ -23,7 +23,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +129,6 @@ class MemoryBank:
         self.episodic = EpisodicStore(self.client)
         self.experiences = ExperienceStore(self.client)
         self._lock = threading.RLock()
-        self._embed_cached = lru_cache(maxsize=4096)(self._embed_one_uncached)
 
     @classmethod
     def ephemeral(cls, **kwargs: Any) -> "MemoryBank":
@@ -158,11 +156,6 @@ class MemoryBank:
         return self.episodic if kind == "step" else self.experiences
 
     # -- embedding -------------------------------------------------------------
-    def _embed_one_uncached(self, text: str) -> np.ndarray:
-        vec = self.embedder.encode([text])[0]
-        vec.setflags(write=False)
-        return vec
-
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(texts)
 
@@ -230,7 +223,7 @@ class MemoryBank:
 
     def features_for(self, candidate: StepCandidate) -> AdmissionFeatures:
         """Admission features of a candidate: embeddings, novelty against the namespace, progress."""
-        task_vec = self._embed_cached(candidate.task)
+        task_vec = self.embedder.encode([candidate.task])[0]  # the embedder caches repeated single texts
         key_vec = self.embedder.encode([candidate.key])[0]
         return self.features_from_vectors(candidate, task_vec, key_vec)
 
@@ -341,9 +334,7 @@ class MemoryBank:
         targets = [namespace]
         if include_descendants:
             targets = [n for n in store.namespaces() if is_prefix(namespace, n)]
-        # Entries with identical keys tie exactly, and Chroma picks which of them make its top-k1 in no
-        # fixed order (it differed between runs of one stream). Ask for TIE_SLACK x k1, order ties by id
-        # (ids are deterministic: run, team, step), then cut to k1: the same candidates in every process.
+        # identical keys tie exactly: order them by id (deterministic: run, team, step), then cut to k1
         with self._lock:
             candidates = [c for ns in targets for c in store.query(ns, vector, TIE_SLACK * config.k1)]
         candidates.sort(key=lambda c: (-round(c[1], 6), c[0].id))
