@@ -8,6 +8,7 @@ state can always be rebuilt from the team's action history.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agents.environment import Observation
@@ -50,6 +51,7 @@ class StepContext:
     history: list[tuple[str, str]] = field(default_factory=list)  # this team's (action, observation) so far
     experiences: list[ExperienceHit] = field(default_factory=list)  # past episodes retrieved at episode start (best first)
     n_teams: int = 1  # teams acting in parallel on this task (lets agents split work between them)
+    lessons: Callable[[str], list[ExperienceHit]] | None = None  # query -> one-action lessons of past runs; None = off
 
 
 @dataclass

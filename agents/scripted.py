@@ -74,7 +74,7 @@ from typing import Any
 
 from agents.base import Agent, AgentAction, StepContext
 from agents.environment import Observation
-from agents.memory_tools import BudgetedMemoryReader, MemoryHit, load_value_object
+from agents.memory_tools import BudgetedMemoryReader, ExperienceHit, MemoryHit, load_value_object
 
 VALUE_VERSION = 1
 DIRS: tuple[str, ...] = ("north", "east", "south", "west")
@@ -220,6 +220,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self._initialised = False
         self._exp_places: dict[str, tuple[str, str]] = {}  # twc: item -> (place, experience id), from a past success
         self._exp_used: str | None = None  # the experience this step's action followed
+        self._lesson_hints: dict[str, list[tuple[str, str]]] = {}  # twc: item -> [(place, lesson id)], best first
 
     def reset(self, observation: Observation) -> None:
         self._clear()
@@ -423,6 +424,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 self._consult_recipe(ctx)
         self._exp_used = None
         self._exp_places = _experience_places(ctx.experiences) if self.kind == "twc" else {}
+        if self.kind == "twc" and ctx.lessons is not None:
+            self._look_up_lessons(ctx.lessons)
         planned = self._plan_step(ctx) if self.kind != "twc" else None  # twc learns facts from plans instead
         if planned is not None:
             action, target = planned[0], None
@@ -597,18 +600,18 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 act = self._put_or_open(item, known[1], obs)
                 if act is not None:
                     return act
-        for item in carried:  # a place where the best-ranked past success put a thing of this name
-            hint = self._exp_places.get(item.lower())
-            if hint is None or self._known_place(item) is not None or self._is_wrong(item, room, hint[0]):
+        for item in carried:  # a place where a past success put a thing of this (or a like) name
+            if self._known_place(item) is not None:
                 continue
-            if hint[0] in self._places(room):
-                act = self._put_or_open(item, hint[0], obs)
-                if act is not None:
-                    self._exp_used = hint[1]
-                    return act
+            for place, source in self._hints(item):
+                if place in self._places(room) and not self._is_wrong(item, room, place):
+                    act = self._put_or_open(item, place, obs)
+                    if act is not None:
+                        self._exp_used = source
+                        return act
         # every (item, place) pair still open here, in one fixed order that each of the K teams enters at
         # its own k/K of the way: teams trying at once work through different slices instead of colliding
-        pairs = sorted((item, place) for item in carried if self._known_place(item) is None
+        pairs = sorted((item, place) for item in carried if self._known_place(item) is None and not self._hint_elsewhere(item)
                        for place in self._places(room) if not self._is_wrong(item, room, place))
         k = max(1, self._n_teams)
         start = (self._team_rank % k) * len(pairs) // k
@@ -629,6 +632,50 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 return act
         return None
 
+    def _hint_elsewhere(self, item: str) -> bool:
+        """Whether a hint for `item` points away from here: to a place seen in another room, or to one not seen
+        yet while rooms remain unexplored. Then trying this room's places would waste puts and take-backs."""
+        hints = self._hints(item)
+        if not hints:
+            return False
+        unseen = False
+        for place, _ in hints:
+            rooms = [r for r, info in self.rooms.items() if info.visited and place in self._places(r) and not self._is_wrong(item, r, place)]
+            if any(r != self.current for r in rooms):
+                return True
+            unseen = unseen or not any(place in self._places(r) for r in self.rooms)
+        return unseen and bool(self._frontier(trust=False)[0])
+
+    def _hints(self, item: str) -> list[tuple[str, str]]:
+        """(place, experience or lesson id) to try for `item` before any other place, best first."""
+        hints = [self._exp_places[item.lower()]] if item.lower() in self._exp_places else []
+        return hints + [h for h in self._lesson_hints.get(item.lower(), []) if h[0] not in {p for p, _ in hints}]
+
+    def _look_up_lessons(self, search: Callable[[str], list[ExperienceHit]]) -> None:
+        """Ask the lessons of past runs once per carried item where things of that name went.
+
+        Lessons of exactly this item come first, then those of like-named things
+        ("clean blue socks" for "clean white socks"), each group in the
+        retrieval's order; a wrong hint costs what any other trial costs.
+        """
+        for item in self._carried():
+            key = item.lower()
+            if key in self._lesson_hints or self._known_place(item) is not None:
+                continue
+            exact, alike = [], []
+            for hit in search(f"put {key} in"):
+                data = hit.parsed()
+                m = _PUT_RE.match(data["plan"][0]) if data and data["outcome"] == "success" and len(data["plan"]) == 1 else None
+                place = _clean_name(m["place"]) if m else None
+                if m is None or place is None:
+                    continue
+                (exact if m["item"].lower() == key else alike).append((place, hit.id))
+            hints: list[tuple[str, str]] = []
+            for place, lesson in exact + alike:
+                if place not in {p for p, _ in hints}:
+                    hints.append((place, lesson))
+            self._lesson_hints[key] = hints
+
     def _consult_place(self, item: str, room: str, place: str) -> None:
         """Read another team's report of putting `item` in `place` (the exact fact, if anyone wrote it)."""
         if self._ctx is None or self._ctx.memory is None:
@@ -641,7 +688,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
                 return
 
     def _twc_goal_room(self) -> str | None:
-        """Where to walk: a carried item's known place, else a seen item, else a room with places left to try."""
+        """Where to walk: a carried item's known or hinted place, else a seen item, else (unless a hinted place
+        may lie in a room not explored yet) a room with places left to try."""
         room = self.current
         dist, _ = self._dijkstra()
 
@@ -651,20 +699,17 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
 
         carried = self._carried()
         known = {k[0] for k in (self._known_place(i) for i in carried) if k is not None}
-        hinted = {r for i in carried if self._known_place(i) is None and i.lower() in self._exp_places
-                  for r, info in self.rooms.items() if info.visited and self._exp_places[i.lower()][0] in self._places(r)
-                  and not self._is_wrong(i, r, self._exp_places[i.lower()][0])}
-        for choice in (
-            known,
-            hinted,
-            {p for p in (self._place_of(o) for o in self._needed_objects()) if p is not None},
-            {r for r, info in self.rooms.items() if info.visited and any(
-                not self._is_wrong(i, r, p) for i in carried if self._known_place(i) is None for p in self._places(r))},
-        ):
+        hinted = {r for i in carried if self._known_place(i) is None for place, _ in self._hints(i)
+                  for r, info in self.rooms.items() if info.visited and place in self._places(r) and not self._is_wrong(i, r, place)}
+        needed = {p for p in (self._place_of(o) for o in self._needed_objects()) if p is not None}
+        for choice in (known, hinted, needed):
             goal = nearest(choice)
             if goal is not None:
                 return goal
-        return None
+        if any(self._known_place(i) is None and self._hint_elsewhere(i) for i in carried):
+            return None  # a hinted place nobody has seen yet: explore before trying places at random
+        return nearest({r for r, info in self.rooms.items() if info.visited and any(
+            not self._is_wrong(i, r, p) for i in carried if self._known_place(i) is None for p in self._places(r))})
 
     def _place_of(self, obj: str) -> str | None:
         """Where `obj` is: a room this team saw it in (its own eyes first), else another team's report."""

@@ -12,6 +12,12 @@ seeds; and every run's held-out learning curve. Each row keeps its steps per
 world (`steps_by_seed`), and the learned/none steps ratio gets a 95% paired
 bootstrap interval over the worlds: on twc one world's steps vary far more than
 the variants differ, so a ratio from 20 worlds moves by a few points.
+
+`--lessons-from A..B` (e.g. the training seeds 0..99) first plays those
+worlds once with admit-all and stores every action that raised a score as a
+lesson (rl/evaluate.py); all, novelty and learned then read them on the test
+seeds, `none` stays memory-free, and an extra row `lessons only` has teams
+that read lessons but share no steps, to show what each part buys.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +40,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from rl.checkpoint import atomic_write_text  # noqa: E402
-from rl.evaluate import EvalConfig, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
+from graphs.experience import is_lesson_id  # noqa: E402
+from rl.evaluate import EvalConfig, admission_specs, aggregate, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
 from rl.plots import _figure, save_figure  # noqa: E402
 from rl.workers import RolloutPool  # noqa: E402
+from demos.eval import eval_pool  # noqa: E402
 
 METRICS = ("success", "env_steps", "admitted", "read_by_other", "wall_s")
 
@@ -49,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=None, help="steps per team (default: the first run's)")
     p.add_argument("--teams", type=int, default=None, help="parallel teams K (default: the first run's)")
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (default 0: in this process)")
+    p.add_argument("--lessons-from", default=None, metavar="A..B",
+                   help="warm-up seeds whose score-raising actions every memory variant reads as lessons "
+                        "(rl/evaluate.py; played once, admit-all); default off: shared steps only")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "admission_learning.json")
     return p.parse_args(argv)
 
@@ -64,15 +76,35 @@ def run_setting(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def evaluate(setting: dict[str, Any], seeds: list[int], variants: tuple[str, ...], checkpoint: Path | None, pool: RolloutPool) -> list[dict[str, Any]]:
-    """One row per variant (the `teammind eval --json` row), plus `steps_by_seed`: {seed: env steps}."""
-    config = EvalConfig(**setting, seeds=tuple(seeds), variants=variants, run_name="bench")
+def evaluate(setting: dict[str, Any], seeds: list[int], variants: tuple[str, ...], checkpoint: Path | None, pool: RolloutPool,
+             bank: Any = None, lessons_from: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+    """One row per variant (the `teammind eval --json` row), plus `steps_by_seed`: {seed: env steps}.
+
+    With `lessons_from`, the first call plays the warm-up and later calls reuse its lessons (same run name).
+    """
+    config = EvalConfig(**setting, seeds=tuple(seeds), variants=variants, run_name="bench", lessons_from=lessons_from)
     weights = load_admission_weights(checkpoint) if checkpoint else None
-    report = run_evaluation(config, pool, admission_weights=weights)
+    report = run_evaluation(config, pool, admission_weights=weights, experience_bank=bank)
+    for row in report.rows:
+        row["lessons"] = report.config.get("lessons")
     for row in report.rows:
         row["steps_by_seed"] = {str(r["seed"]): r["env_steps"] for r in report.per_seed
                                 if r["comparison"] == "admission" and r["variant"] == row["variant"]}
     return report.rows
+
+
+def lessons_only(setting: dict[str, Any], seeds: list[int], pool: RolloutPool, lessons_from: tuple[int, ...]) -> dict[str, Any]:
+    """Teams that read the warm-up's lessons but share no steps: what the lessons alone buy.
+
+    Runs after `evaluate` has stored the lessons (same run name); the row has the eval rows' metrics.
+    """
+    config = EvalConfig(**setting, seeds=tuple(seeds), variants=("none",), run_name="bench", lessons_from=lessons_from)
+    specs = [replace(s, episode_id=s.episode_id.replace("-adm-none-", "-lessons-only-"), experience_namespace=config.warm_up_namespace())
+             for s in admission_specs(config)]
+    summaries = [r.summary for r in pool.run(specs, weights=None, version=0)]
+    return {"variant": "lessons only", "seeds": seeds, **aggregate(summaries),
+            "lessons_used_per_episode": statistics.fmean(sum(map(is_lesson_id, s["experiences_used"])) for s in summaries),
+            "steps_by_seed": {str(s["seed"]): s["env_steps"] for s in summaries}}
 
 
 def paired_ratio_ci(numerator: list[dict[str, float]], denominator: dict[str, float], seeds: list[int],
@@ -96,16 +128,48 @@ def spread(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.pstdev(values) if len(values) > 1 else 0.0)
 
 
+def plot_report(report: dict[str, Any], curves: list[tuple[str, Path]], path: Path) -> Path:
+    """Three panels: each run's validation curves (admitted and env steps against admit-all), and the test
+    seeds' env steps and admitted entries per variant (bars, mean +- std over worlds; learned: over runs)."""
+    fig, ax = _figure(1, 3, (16, 4))
+    for name, run in curves:
+        rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+        ev = [r for r in rows if r["type"] == "eval" and r["variant"] == "learned"]
+        base = next(r for r in rows if r["type"] == "eval" and r["variant"] == "all")
+        ax[0][0].plot([r["iteration"] for r in ev], [r["admitted"] / base["admitted"] for r in ev], "o-", label=name)
+        ax[0][1].plot([r["iteration"] for r in ev], [r["env_steps"] / base["env_steps"] for r in ev], "o-", label=name)
+    ax[0][0].set(title="validation seeds: admitted / admit-all", xlabel="iteration", ylim=(-0.05, 1.1))
+    ax[0][1].set(title="validation seeds: env steps / admit-all", xlabel="iteration")
+    ax[0][0].legend(fontsize=8)
+    rows = {**report["baselines"], "learned": report["learned"]}
+    names = list(rows)
+    x = np.arange(len(names))
+    for offset, metric, label in ((-0.2, "env_steps", "env steps"), (0.2, "admitted", "entries admitted")):
+        std = [rows[n].get(f"{metric}_std_over_training_seeds", rows[n].get(f"{metric}_std", 0.0)) for n in names]
+        ax[0][2].bar(x + offset, [rows[n][metric] for n in names], 0.4, yerr=std, capsize=3, label=label)
+    lessons = f", lessons of {len(report['lessons_from'])} other worlds" if report.get("lessons_from") else ""
+    ax[0][2].set(title=f"test seeds ({len(report['seeds'])} worlds{lessons})\nmean ± std over worlds (learned: over runs)", xticks=x)
+    ax[0][2].set_xticklabels(names, rotation=20, fontsize=8)
+    ax[0][2].legend(fontsize=8)
+    return save_figure(fig, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     seeds = parse_seeds(args.seeds, "--seeds")
     ablations = dict(a.split("=", 1) for a in args.ablation)
     started = time.perf_counter()
     setting = run_setting(args)
-    with RolloutPool(args.workers) as pool:
-        baselines = {r["variant"]: r for r in evaluate(setting, seeds, ("none", "all", "novelty"), None, pool)}
-        learned = {str(run): evaluate(setting, seeds, ("learned",), run / "admission.safetensors", pool)[0] for run in args.runs}
-        ablated = {name: evaluate(setting, seeds, ("learned",), Path(run) / "admission.safetensors", pool)[0] for name, run in ablations.items()}
+    lessons_from = tuple(parse_seeds(args.lessons_from, "--lessons-from")) if args.lessons_from else ()
+    with eval_pool(args.workers, experiences=bool(lessons_from)) as (pool, bank):
+        def play(variants: tuple[str, ...], checkpoint: Path | None) -> list[dict[str, Any]]:
+            return evaluate(setting, seeds, variants, checkpoint, pool, bank, lessons_from)
+
+        baselines = {r["variant"]: r for r in play(("none", "all", "novelty"), None)}
+        learned = {str(run): play(("learned",), run / "admission.safetensors")[0] for run in args.runs}
+        ablated = {name: play(("learned",), Path(run) / "admission.safetensors")[0] for name, run in ablations.items()}
+        if lessons_from:
+            baselines["lessons only"] = lessons_only(setting, seeds, pool, lessons_from)
     none, all_ = baselines["none"], baselines["all"]
     summary: dict[str, Any] = {}
     for m in METRICS:
@@ -122,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         "admitted <= 40% of admit-all": (summary["admitted_ratio_to_all"] or 0) <= 0.4,
     }
     print(f"{setting['env']}, test seeds {args.seeds}, K={setting['teams']}, {setting['max_steps']} steps; learned = mean +- spread over {len(learned)} training runs")
+    if lessons_from:
+        info = all_["lessons"]
+        print(f"memory variants also read {info['lessons_stored']} lessons of warm-up seeds {args.lessons_from} (none reads nothing)")
     print(f"{'variant':22s} {'success':>14s} {'env steps':>16s} {'vs none':>8s} {'admitted':>14s} {'vs all':>7s} {'read by other':>14s}")
 
     def line(name: str, r: dict[str, Any], std_key: str = "_std") -> None:
@@ -130,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['env_steps'] / none['env_steps']:7.2f}x {r['admitted']:8.2f} ±{r['admitted' + std_key]:4.2f} {ratio:6.2f}x "
               f"{r['read_by_other']:8.2f} ±{r['read_by_other' + std_key]:4.2f}")
 
-    for v in ("none", "all", "novelty"):
+    for v in ("none", "all", "novelty", *(("lessons only",) if lessons_from else ())):
         line(v, baselines[v])
     line("learned (runs)", summary, "_std_over_training_seeds")
     for run, r in learned.items():
@@ -143,23 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     for goal, ok in goals.items():
         print(f"  goal {goal}: {'met' if ok else 'NOT met'}")
 
-    fig, ax = _figure(1, 2, (11, 4))
-    for run in [*args.runs, *[Path(r) for r in ablations.values()]]:
-        rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
-        ev = [r for r in rows if r["type"] == "eval" and r["variant"] == "learned"]
-        base = next(r for r in rows if r["type"] == "eval" and r["variant"] == "all")
-        name = next((n for n, p in ablations.items() if Path(p) == run), run.name)
-        ax[0][0].plot([r["iteration"] for r in ev], [r["admitted"] / base["admitted"] for r in ev], "o-", label=name)
-        ax[0][1].plot([r["iteration"] for r in ev], [r["env_steps"] / base["env_steps"] for r in ev], "o-", label=name)
-    ax[0][0].set(title="validation seeds: admitted / admit-all", xlabel="iteration", ylim=(-0.05, 1.1))
-    ax[0][1].set(title="validation seeds: env steps / admit-all", xlabel="iteration")
-    ax[0][0].legend(fontsize=8)
-    png = save_figure(fig, args.out.with_suffix(".png"))
-    report = {**setting, "seeds": seeds, "baselines": baselines, "learned_runs": learned, "learned": summary,
+    report = {**setting, "seeds": seeds, "lessons_from": list(lessons_from), "baselines": baselines, "learned_runs": learned, "learned": summary,
               "ablations": ablated, "goals": goals, "runs": [str(r) for r in args.runs],
               "selected": {str(r): json.loads((r / "selected.json").read_text()) for r in args.runs if (r / "selected.json").is_file()},
               "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
               "total_s": round(time.perf_counter() - started, 1)}
+    curves = [(run.name, run) for run in args.runs] + [(name, Path(run)) for name, run in ablations.items()]
+    png = plot_report(report, curves, args.out.with_suffix(".png"))
     atomic_write_text(args.out, json.dumps(report, indent=2))
     print(f"wrote {args.out} and {png}")
     return 0

@@ -4,6 +4,7 @@
     teammind eval --seeds 0..19 --checkpoint run/admission.safetensors --out eval-run --json eval.json
     teammind eval --seeds 0..9 --epochs 4                          # plus the MemRL stream: similarity vs q
     teammind eval --seeds 0,3,7 --variants none all --retrieval-variants similarity q --workers 2
+    teammind eval --env twx:twc --max-steps 120 --seeds 100..119 --lessons-from 0..99   # memory variants also read lessons of 100 other worlds
 
 The admission comparison always runs (argmax decisions make a second pass a
 replay, so it has no epochs). The retrieval comparison (a task stream with
@@ -12,7 +13,10 @@ experience write-back and Q updates, see rl/evaluate.py) runs when
 compares `similarity q`; `--retrieval-variants` alone streams 3 epochs (epoch
 1 reads an empty store and epoch 2 only entries whose Q is still 0, so Q
 ranking can first matter in epoch 3); `--epochs 1` with `--retrieval-variants`
-is refused as a stream that cannot show a difference.
+is refused as a stream that cannot show a difference. `--lessons-from A..B`
+first plays those warm-up seeds and stores every action that raised a score
+as a lesson; the memory variants of the admission comparison (not `none`)
+then read them, frozen, on `--seeds`.
 
 Prints one table per comparison; `--json PATH` writes
 {"rows", "retrieval_rows", "per_seed", "config"}; `--out DIR` keeps eval.json,
@@ -30,7 +34,8 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +96,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--stream-admission", choices=ADMISSION_VARIANTS, default="all", help="admission during the stream (default all)")
     p.add_argument("--failure-reward", type=float, default=-1.0,
                    help="Q target of a failed episode in the stream: -1 (MemRL's default) to 0 (unused experiences then rank below useful ones)")
+    p.add_argument("--lessons-from", type=_seeds_arg, default=None, metavar="A..B",
+                   help="warm-up seeds (disjoint from --seeds): played once with --stream-admission before the admission comparison; "
+                        "each action that raised a score becomes a lesson every memory variant (not none) reads. Default: off")
     p.add_argument("--checkpoint", default=None, help="learned admission policy (.safetensors; default: the shipped one for --env: twc's own on twx:twc, else the coin-trained one)")
     p.add_argument("--qnet", default=None,
                    help="Q-network for the q variant (.safetensors), or 'none' for per-entry Q only (default: the shipped one if present)")
@@ -167,7 +175,7 @@ def build_config(args: argparse.Namespace) -> Any:
         return EvalConfig(env=args.env, seeds=tuple(args.seeds), teams=args.teams, max_steps=args.max_steps, agent=args.agent,
                           variants=tuple(args.variants), retrieval_variants=retrieval_variants, epochs=epochs,
                           stream_admission=args.stream_admission, stream_tasks=args.stream_tasks, run_name=run_name,
-                          failure_reward=args.failure_reward)
+                          failure_reward=args.failure_reward, lessons_from=tuple(args.lessons_from or ()))
     except InvalidFieldError as err:
         raise InvalidFieldError("--" + err.field.replace("_", "-"), err.problem, err.fix) from err
 
@@ -199,7 +207,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report.config.update({
         "checkpoint": str(checkpoint) if checkpoint else None, "qnet": str(qnet) if qnet else None, "workers": args.workers,
         **({"llm": args.llm, "model": args.model} if args.agent == "llm" else {}),
-        "experience_store": str(out / "experience") if out and config.retrieval_variants else None,
+        "experience_store": str(out / "experience") if out and (config.retrieval_variants or config.lessons_from) else None,
         "total_s": round(time.perf_counter() - started, 2),
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     })
@@ -207,6 +215,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     title = f"{config.env}, seeds {_seed_text(config.seeds)}, K={config.teams}, max {config.max_steps} steps, {config.agent} agents"
     if report.rows:
         console.print(admission_table(report.rows, f"admission: {title} (mean ±std over seeds)"))
+        lessons = report.config.get("lessons")
+        if lessons:
+            console.print(f"memory variants read {lessons['lessons_stored']} lessons of warm-up seeds {_seed_text(tuple(lessons['warm_up_seeds']))} "
+                          f"({lessons['warm_up']}); none reads nothing")
     if report.retrieval_rows:
         console.print(retrieval_table(report.retrieval_rows, f"retrieval stream: {title}, {config.epochs} epochs, admission {config.stream_admission}"))
     data = report.to_dict()
@@ -226,23 +238,17 @@ def check_llm_workers(agent: str, workers: int) -> None:
                                 "use --workers 0 with --agent llm")
 
 
-def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights: Any = None, qnet_weights: Any = None,
-            out: Path | None = None, quiet: bool = False) -> Any:
-    """Play `config` (an `EvalConfig`) on a rollout pool with a progress bar; the stream's store lives in out/experience.
-
-    `llm` is the LLM client for agent=llm (in-process only: workers must be 0).
-    """
-    from tqdm import tqdm
-
+@contextmanager
+def eval_pool(workers: int, *, experiences: bool, out: Path | None = None, llm: Any = None) -> Iterator[tuple[Any, Any]]:
+    """(rollout pool, experience bank or None): with `experiences`, a store in out/experience (else a temporary
+    folder) that the pool's workers read, served by a Chroma server when workers > 0."""
     from memory import MemoryBank
-    from rl.evaluate import run_evaluation
     from rl.workers import RolloutPool
 
-    check_llm_workers(config.agent, workers)
     with ExitStack() as stack:
         bank = None
         pool_kwargs: dict[str, Any] = {}
-        if config.retrieval_variants:
+        if experiences:
             folder = out / "experience" if out else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teammind-eval-"))) / "experience"
             if workers > 0:
                 from rl.workers import ChromaServer  # only now: W > 0 needs a store many processes can open
@@ -254,13 +260,31 @@ def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights
                 bank = MemoryBank(folder)
                 pool_kwargs["experience_bank"] = bank
             stack.callback(bank.close)
-        pool = stack.enter_context(RolloutPool(workers, llm=llm, **pool_kwargs))
+        yield stack.enter_context(RolloutPool(workers, llm=llm, **pool_kwargs)), bank
+
+
+def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights: Any = None, qnet_weights: Any = None,
+            out: Path | None = None, quiet: bool = False) -> Any:
+    """Play `config` (an `EvalConfig`) on a rollout pool with a progress bar; the stream's store lives in out/experience.
+
+    `llm` is the LLM client for agent=llm (in-process only: workers must be 0).
+    """
+    from tqdm import tqdm
+
+    from rl.evaluate import run_evaluation
+
+    check_llm_workers(config.agent, workers)
+    with ExitStack() as stack:
+        pool, bank = stack.enter_context(eval_pool(workers, experiences=bool(config.retrieval_variants or config.lessons_from),
+                                                   out=out, llm=llm))
         bar = stack.enter_context(tqdm(total=config.episodes(), desc=f"eval {config.env} {config.agent}", unit="ep", disable=quiet,
                                        file=sys.stderr))
 
         def progress(result: Any) -> None:
             spec = result.spec
-            stage = f"admission {spec.admission}" if spec.experience_namespace is None else f"stream {spec.retrieval}"
+            kind = spec.episode_id.rsplit("-s", 1)[0]
+            stage = ("warm-up" if kind.endswith("-warm") else f"admission {spec.admission}" if kind.endswith(f"-adm-{spec.admission}")
+                     else f"stream {spec.retrieval}")
             bar.set_postfix_str(f"{stage} seed {spec.seed}", refresh=False)
             bar.update()
 

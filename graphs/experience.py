@@ -11,6 +11,15 @@ can use:
     failure: {"v": 1, "outcome": "failure", "plan": [], "steps": 30,
               "reflection": "no team succeeded in 30 steps; last actions ...; ..."}
 
+A *lesson* is a one-action experience: a step of any team that raised the
+score, stored under the action itself (`"put clean white socks in chest of
+drawers"`) in the experience namespace's `lessons` sub-namespace. An episode's
+intent says what a task looked like at the start; a lesson says what one
+action achieved, so an agent can look one up by what it is about to do (a
+twc team carrying "clean blue socks" asks for "put clean blue socks in") in
+worlds it never saw. Lessons are written only where asked (`write_lessons`),
+and episode-start retrieval never returns them (another namespace).
+
 The plan is the winning team's actions; the reflection is structured (what
 was tried, where teams ended, errors), so it needs no LLM call. Retrieval is
 MemRL's two-phase search (similarity floor, then Q rerank). Write-back is a
@@ -21,6 +30,7 @@ deterministic whatever the number of rollout workers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -94,3 +104,51 @@ def write_back(bank: MemoryBank, namespace: Sequence[str], summary: dict[str, An
     entry = Entry.new(namespace, intent, text, kind="experience", origin=origin, id=f"exp-{summary['run_id']}", outcome=outcome)
     bank.add(entry)
     return entry
+
+
+LESSONS_SUFFIX = "lessons"  # lessons live under (*experience namespace, "lessons")
+
+
+def lesson_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
+    """Where the lessons of an experience namespace live (apart, so episode-start retrieval never sees them)."""
+    return (*tuple(namespace), LESSONS_SUFFIX)
+
+
+def lesson_actions(summary: dict[str, Any]) -> list[str]:
+    """Every distinct action that raised a team's score in this run, teams in id order, then step order."""
+    out: list[str] = []
+    actions, gains = summary.get("actions", {}), summary.get("gains", {})
+    for team in sorted(gains):
+        for index in gains[team]:
+            if 0 <= index < len(actions.get(team, [])) and actions[team][index] not in out:
+                out.append(actions[team][index])
+    return out
+
+
+def lesson_id(action: str) -> str:
+    """One id per action text: a lesson learned again in another run is not stored twice (ten copies of
+    "take handsoap" would crowd "put handsoap in sink" out of a top-k)."""
+    return "lesson-" + hashlib.blake2b(" ".join(action.split()).encode(), digest_size=10).hexdigest()
+
+
+def write_lessons(bank: MemoryBank, namespace: Sequence[str], summary: dict[str, Any]) -> list[Entry]:
+    """Store each score-raising action of the run not already known as a one-step success under the action (Q starts at 0)."""
+    lessons = lesson_namespace(namespace)
+    actions = lesson_actions(summary)
+    known = {e.id for e in bank.store_for("experience").get(lessons, [lesson_id(a) for a in actions])}
+    entries = []
+    for action in actions:
+        if lesson_id(action) in known:
+            continue
+        text = json.dumps({"v": EXPERIENCE_VERSION, "outcome": "success", "plan": [action], "steps": 1,
+                           "summary": f"raised the score in run {summary['run_id']}"}, separators=(",", ":"))
+        origin = Origin(team="", agent="run", step=-1, episode=summary["run_id"])
+        entry = Entry.new(lessons, " ".join(action.split()[:INTENT_WORDS]), text, kind="experience",
+                          origin=origin, id=lesson_id(action), outcome=1.0)
+        bank.add(entry)
+        entries.append(entry)
+    return entries
+
+
+def is_lesson_id(entry_id: str) -> bool:
+    return entry_id.startswith("lesson-")

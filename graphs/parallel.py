@@ -172,6 +172,7 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         "admission": config.admission.name if config.memory else "memory-off",
         "teams": {t: {**{k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted", "done")}, "usage": teams[t]["usage"]} for t in ordered},
         "actions": {t: list(teams[t]["actions"]) for t in ordered},
+        "gains": {t: list(teams[t].get("gains", [])) for t in ordered},
         "intent": state.get("intent", ""),
         "experiences_retrieved": [e["id"] for e in state.get("experiences", [])],
         "experiences_used": sorted({e for t in ordered for e in teams[t].get("experiences_used", [])}),

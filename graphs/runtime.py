@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from agents.base import Agent
 from agents.environment import EnvFactory, Environment, Observation
 from agents.llm import LLMClient
-from agents.memory_tools import MemoryTools
+from agents.memory_tools import ExperienceHit, MemoryTools
 from graphs.config import RunConfig
 from graphs.trace import TraceWriter
 from memory import AdmissionDecision, MemoryBank
@@ -105,6 +105,21 @@ class RunRuntime:
         with self._lock:
             self._teams[team] = rt
         return rt
+
+    def lesson_search(self) -> Callable[[str], list[ExperienceHit]] | None:
+        """query -> lessons (two-phase retrieval in the experience namespace's `lessons`), or None when
+        experiences are off. Rollouts only read lessons; the driver writes them (rl/q_learner.py)."""
+        namespace, bank = self.config.experience_namespace, self.experience_bank
+        if namespace is None or bank is None:
+            return None
+        from graphs.experience import lesson_namespace, retrieve_experiences
+
+        lessons = lesson_namespace(namespace)
+
+        def search(query: str) -> list[ExperienceHit]:
+            return retrieve_experiences(bank, lessons, query, self.config.experience_retrieval, self.utility)
+
+        return search
 
     def first_observation(self, team: str) -> Observation:
         return self.team(team, []).observation

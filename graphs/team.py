@@ -42,6 +42,7 @@ class TeamState(TypedDict, total=False):
     pending: dict[str, Any] | None  # this round's evaluated proposal, committed by the sync node
     record: dict[str, Any] | None  # this round's trace record
     experiences_used: list[str]  # experience ids the agent relied on
+    gains: list[int]  # indices into `actions` of the steps that raised the score (written back as lessons)
 
 
 def merge_teams(left: dict[str, TeamState] | None, right: dict[str, TeamState] | None) -> dict[str, TeamState]:
@@ -61,12 +62,14 @@ def new_team_state(team: str, observation: dict[str, Any]) -> TeamState:
     return TeamState(
         team=team, actions=[], steps=0, done=False, success=False, score=0.0, error=None, proposed=0, admitted=0,
         reads=[], usage=LLMUsage().to_dict(), observation=observation, pending=None, record=None, experiences_used=[],
+        gains=[],
     )
 
 
 def build_team_graph(runtime: RunRuntime) -> Any:
     """Compile the one-step team subgraph bound to a run's live objects."""
     config = runtime.config
+    lesson_search = runtime.lesson_search()
 
     def retrieve(state: TeamStepState) -> dict[str, Any]:
         team = state["team"]
@@ -88,6 +91,7 @@ def build_team_graph(runtime: RunRuntime) -> Any:
             task=rt.observation.task, observation=rt.observation, step_index=ts["steps"], max_steps=config.max_steps,
             team=team, memory=rt.memory, hits=[MemoryHit(**h) for h in state.get("hits", [])], history=list(rt.history),
             experiences=[ExperienceHit(**e) for e in state.get("start_experiences", [])], n_teams=config.teams,
+            lessons=lesson_search,
         )
         try:
             action = rt.agent.act(ctx)
@@ -120,7 +124,10 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         rt.observation = obs
         ts["actions"] = list(ts["actions"]) + [action.action]
         ts["steps"] = ts["steps"] + 1
+        score_before = float(ts["score"])
         ts["score"] = float(rt.env.score())
+        if ts["score"] > score_before:
+            ts["gains"] = [*ts.get("gains", []), ts["steps"] - 1]
         ts["success"] = bool(obs.success)
         ts["done"] = bool(result.done or obs.success or ts["steps"] >= config.max_steps)
         ts["observation"] = observation_dict(obs)

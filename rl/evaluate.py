@@ -10,6 +10,19 @@ shared steps, no experiences. Variants are interleaved per seed, so slow
 moments of the machine hit them alike. A second pass would replay the same
 episodes (everything is seeded), which is why this comparison has no epochs.
 
+**Lessons from other worlds** (`lessons_from`, off by default): before the
+admission comparison, every warm-up seed is played once with
+`stream_admission`, and each action that raised a team's score is stored as a
+one-action *lesson* (graphs/experience.py) under
+`("teammind", "eval-exp", <run name>, "warm-up", "lessons")`. Every memory
+variant (not `none`, which stays memory-free) then reads those lessons on
+the held-out seeds; the store is frozen there (no write-back, no Q update),
+so every held-out world is independent of the others and of their order.
+This measures what a deployment brings to a new task: shared steps between
+the teams of this task plus what earlier tasks taught. Warm-up seeds must be
+disjoint from `seeds`; a second evaluation with the same run name and
+warm-up seeds reuses the stored lessons.
+
 **Retrieval** (MemRL protocol): a task stream of `epochs` passes over the
 seeds. Each retrieval variant has its own, fresh experience namespace
 `("teammind", "eval-exp", <run name>, <variant>)`; every episode retrieves
@@ -26,7 +39,8 @@ Rows (`EvalReport.rows`, one per admission variant, exact CLI names):
 `variant`, `seeds` (the list), every `graphs.parallel.SUMMARY_KEYS` metric
 and `score` (partial credit) as the mean over seeds plus `<metric>_std` (population std), and the ratios
 `env_steps_ratio_to_none`, `llm_calls_ratio_to_none`, `wall_s_ratio_to_none`,
-`admitted_ratio_to_all` (None when the baseline is absent or its mean is 0).
+`admitted_ratio_to_all` (None when the baseline is absent or its mean is 0);
+with `lessons_from`, also `lessons_used_per_episode`.
 
 Retrieval rows (`EvalReport.retrieval_rows`): `variant`, `seeds`, `epochs`,
 `stream_admission`, the last epoch's SUMMARY_KEYS means and `_std`,
@@ -63,6 +77,7 @@ WEIGHTS_VERSION = 1  # one fixed policy / Q-network for the whole evaluation
 STREAM_TASKS = ("repeat", "fresh")
 MAX_SEEDS = 100_000  # a typo like 0..10000000 should fail fast, not queue ten million episodes
 PER_SEED_KEYS = ("proposed", "reads", "rounds")
+WARM_UP = "warm-up"  # names the experience namespace of the lessons' warm-up
 
 OnResult = Callable[[RolloutResult], None]
 
@@ -161,11 +176,13 @@ class EvalConfig:
     run_name: str = "eval"
     novelty_threshold: float = 0.9
     failure_reward: float = -1.0  # the stream's Q target for a failed episode (MemRL: -1, or 0)
+    lessons_from: tuple[int, ...] = ()  # warm-up seeds whose score-raising actions every memory variant reads; () = off
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(self.seeds))
         object.__setattr__(self, "variants", tuple(self.variants))
         object.__setattr__(self, "retrieval_variants", tuple(self.retrieval_variants))
+        object.__setattr__(self, "lessons_from", tuple(self.lessons_from))
         if not self.seeds:
             raise InvalidFieldError("seeds", "is empty", "give at least one seed")
         for s in self.seeds:
@@ -175,6 +192,18 @@ class EvalConfig:
             raise InvalidFieldError("seeds", "has repeats", "list every seed once")
         _check_names("variants", self.variants, ADMISSION_VARIANTS, allow_empty=bool(self.retrieval_variants))
         _check_names("retrieval_variants", self.retrieval_variants, RETRIEVAL_VARIANTS, allow_empty=True)
+        for s in self.lessons_from:
+            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                raise InvalidFieldError("lessons_from", f"contains {s!r}", "warm-up seeds are non-negative integers")
+        if len(set(self.lessons_from)) != len(self.lessons_from):
+            raise InvalidFieldError("lessons_from", "has repeats", "list every warm-up seed once")
+        if self.lessons_from and not self.variants:
+            raise InvalidFieldError("lessons_from", "is set but no admission variant is evaluated (only they read lessons)",
+                                    "add admission variants (e.g. none all learned), or drop the warm-up")
+        overlap = sorted(set(self.lessons_from) & set(self.seeds))
+        if overlap:
+            raise InvalidFieldError("lessons_from", f"shares seeds {overlap[:5]} with the evaluated seeds",
+                                    "warm up on other worlds (e.g. training seeds 0..99 for test seeds 100..199): a world must not read its own lessons")
         if self.stream_tasks not in STREAM_TASKS:
             raise InvalidFieldError("stream_tasks", f"is {self.stream_tasks!r}", f"use one of {STREAM_TASKS}")
         if self.stream_admission not in ADMISSION_VARIANTS:
@@ -190,11 +219,11 @@ class EvalConfig:
 
     @property
     def needs_admission_weights(self) -> bool:
-        return "learned" in self.variants or (bool(self.retrieval_variants) and self.stream_admission == "learned")
+        return "learned" in self.variants or (bool(self.retrieval_variants or self.lessons_from) and self.stream_admission == "learned")
 
     def episodes(self) -> int:
         """How many episodes the evaluation plays (progress bars)."""
-        return len(self.seeds) * (len(self.variants) + len(self.retrieval_variants) * self.epochs)
+        return len(self.seeds) * (len(self.variants) + len(self.retrieval_variants) * self.epochs) + len(self.lessons_from)
 
     def stream_seeds(self, epoch: int) -> list[int]:
         """The seeds epoch `epoch` (1-based) of the stream plays.
@@ -211,6 +240,10 @@ class EvalConfig:
 
     def experience_namespace(self, variant: str) -> tuple[str, ...]:
         return (*EXPERIENCE_PREFIX, self.run_name, variant)
+
+    def warm_up_namespace(self) -> tuple[str, ...]:
+        """The experience namespace whose lessons the admission variants read (when `lessons_from` is set)."""
+        return self.experience_namespace(WARM_UP)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -311,13 +344,45 @@ def per_seed_record(result: RolloutResult, comparison: str, variant: str, epoch:
 
 def admission_specs(config: EvalConfig) -> list[RolloutSpec]:
     """Seed-major, variants interleaved: each seed's variants run back to back."""
+    lessons = config.warm_up_namespace() if config.lessons_from else None
     return [
         RolloutSpec(env=config.env, seed=seed, episode_id=f"{config.run_name}-adm-{variant}-s{seed}", teams=config.teams,
                     max_steps=config.max_steps, admission=variant, retrieval="q", sample_admission=False, agent=config.agent,
-                    novelty_threshold=config.novelty_threshold)
+                    novelty_threshold=config.novelty_threshold, experience_namespace=None if variant == "none" else lessons)
         for seed in config.seeds
         for variant in config.variants
     ]
+
+
+def warm_up_specs(config: EvalConfig) -> list[RolloutSpec]:
+    """The lessons' warm-up: every `lessons_from` seed once, with the stream's admission."""
+    return [
+        RolloutSpec(env=config.env, seed=seed, episode_id=f"{config.run_name}-warm-s{seed}", teams=config.teams,
+                    max_steps=config.max_steps, admission=config.stream_admission, retrieval="q", sample_admission=False,
+                    experience_namespace=config.warm_up_namespace(), agent=config.agent, novelty_threshold=config.novelty_threshold)
+        for seed in config.lessons_from
+    ]
+
+
+def run_lesson_warm_up(config: EvalConfig, pool: Any, bank: MemoryBank, admission_weights: StateDict | None,
+                       on_result: OnResult | None = None) -> dict[str, Any]:
+    """Play the warm-up seeds and store their lessons (in spec order); reuse them if this run name has them already."""
+    from graphs.experience import lesson_namespace, write_lessons
+
+    namespace = lesson_namespace(config.warm_up_namespace())
+    expected = {s.episode_id for s in warm_up_specs(config)}
+    stored = bank.list(namespace, kind="experience")
+    if stored:
+        foreign = sorted({e.origin.episode for e in stored} - expected)
+        if foreign:
+            raise InvalidFieldError("run_name", f"lesson namespace {namespace} holds lessons of other warm-up runs ({foreign[:3]})",
+                                    "use a new run name, or the same lessons_from as the run that wrote them")
+        return {"lessons_stored": len(stored), "warm_up": "reused", "warm_up_seeds": list(config.lessons_from)}
+    results = pool.run(warm_up_specs(config), weights=admission_weights, version=WEIGHTS_VERSION, on_result=on_result)
+    written = sum(len(write_lessons(bank, config.warm_up_namespace(), r.summary)) for r in results)  # spec order
+    summaries = [r.summary for r in results]
+    return {"lessons_stored": written, "warm_up": "played", "warm_up_seeds": list(config.lessons_from),
+            "warm_up_admission": config.stream_admission, **{f"warm_up_{k}": v for k, v in aggregate(summaries).items() if not k.endswith("_std")}}
 
 
 def stream_specs(config: EvalConfig, epoch: int) -> list[RolloutSpec]:
@@ -343,7 +408,14 @@ def run_admission_comparison(config: EvalConfig, pool: Any, admission_weights: S
     for r in results:
         by_variant[r.spec.admission].append(r.summary)
         records.append(per_seed_record(r, "admission", r.spec.admission, None))
-    return admission_rows(config.variants, config.seeds, by_variant), records
+    rows = admission_rows(config.variants, config.seeds, by_variant)
+    if config.lessons_from:
+        from graphs.experience import is_lesson_id
+
+        for row in rows:
+            used = [sum(map(is_lesson_id, s.get("experiences_used", []))) for s in by_variant[row["variant"]]]
+            row["lessons_used_per_episode"] = _num(statistics.fmean(used))
+    return rows, records
 
 
 def run_retrieval_stream(config: EvalConfig, pool: Any, bank: MemoryBank, admission_weights: StateDict | None,
@@ -412,9 +484,14 @@ def run_evaluation(config: EvalConfig, pool: Any, *, experience_bank: MemoryBank
     if config.needs_admission_weights and admission_weights is None:
         raise InvalidFieldError("admission_weights", "missing while a learned admission variant is evaluated",
                                 "load them with load_admission_weights(path), or drop learned")
-    if config.retrieval_variants and experience_bank is None:
-        raise InvalidFieldError("experience_bank", "missing while the retrieval stream is on",
+    if (config.retrieval_variants or config.lessons_from) and experience_bank is None:
+        raise InvalidFieldError("experience_bank", "missing while the retrieval stream or the lessons' warm-up is on",
                                 "pass the bank the pool's workers read (RolloutPool(experience_bank=...) for workers=0)")
+    lessons: dict[str, Any] = {}
+    if config.lessons_from and config.variants:
+        assert experience_bank is not None
+        warm_weights = admission_weights if config.stream_admission == "learned" else None
+        lessons = run_lesson_warm_up(config, pool, experience_bank, warm_weights, on_result)
     rows, records = run_admission_comparison(config, pool, admission_weights if "learned" in config.variants else None, on_result)
     retrieval_rows: list[dict[str, Any]] = []
     if config.retrieval_variants:
@@ -422,4 +499,4 @@ def run_evaluation(config: EvalConfig, pool: Any, *, experience_bank: MemoryBank
         stream_weights = admission_weights if config.stream_admission == "learned" else None
         retrieval_rows, stream_records = run_retrieval_stream(config, pool, experience_bank, stream_weights, qnet_weights, on_result)
         records += stream_records
-    return EvalReport(rows=rows, retrieval_rows=retrieval_rows, per_seed=records, config=config.to_dict())
+    return EvalReport(rows=rows, retrieval_rows=retrieval_rows, per_seed=records, config={**config.to_dict(), **({"lessons": lessons} if lessons else {})})

@@ -154,14 +154,25 @@ def outcome_reward(summary: dict[str, Any], failure_reward: float = FAILURE_REWA
 
 
 def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str, Any], *, alpha: float | None = None,
-                       failure_reward: float = FAILURE_REWARD) -> dict[str, Any]:
+                       failure_reward: float = FAILURE_REWARD, lessons: bool = False) -> dict[str, Any]:
     """The driver's end-of-episode step: update Q of the experiences used, then write this episode back.
 
-    Returns the Q-network training samples of this episode: for each used
-    experience, its features against the episode's intent and the reward.
+    Lessons used (ids `lesson-...`, graphs/experience.py) get the same
+    Monte-Carlo update in their own namespace; `lessons=True` also writes this
+    run's score-raising actions as new lessons. Returns the Q-network training
+    samples of this episode: for each used experience, its features against
+    the episode's intent and the reward.
     """
+    from graphs.experience import is_lesson_id, lesson_namespace, write_lessons
+
     reward = outcome_reward(summary, failure_reward)
-    used = list(summary.get("experiences_used", []))
+    all_used = list(summary.get("experiences_used", []))
+    used = [i for i in all_used if not is_lesson_id(i)]
+    used_lessons = [i for i in all_used if is_lesson_id(i)]
+    if used_lessons:
+        still_there = [e.id for e in bank.store_for("experience").get(lesson_namespace(namespace), used_lessons)]  # expired ones are skipped
+        if still_there:
+            update_used_entries(bank, lesson_namespace(namespace), still_there, reward, alpha=alpha)
     samples = []
     if used:
         found = bank.store_for("experience").get(tuple(namespace), used)  # in store order; expired ids are skipped
@@ -177,4 +188,6 @@ def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str
         from graphs.experience import write_back
 
         entry = write_back(bank, namespace, summary)
-    return {"reward": reward, "used": used, "samples": samples, "written": entry.id if entry else None}
+    written_lessons = [e.id for e in write_lessons(bank, namespace, summary)] if lessons else []
+    return {"reward": reward, "used": used, "lessons_used": used_lessons, "samples": samples,
+            "written": entry.id if entry else None, "lessons_written": written_lessons}

@@ -118,7 +118,7 @@ def test_stream_flags_turn_the_stream_on_and_refuse_a_one_epoch_stream(capsys):
 def test_cli_writes_the_run_folder_and_json(tmp_path, run_py, checkpoint):
     out, js = tmp_path / "run", tmp_path / "eval.json"
     proc = run_py("-m", "demos.cli", "eval", "--env", ENV, "--seeds", "0..1", "--teams", str(TEAMS), "--max-steps", str(MAX_STEPS),
-                  "--checkpoint", str(checkpoint), "--epochs", "2", "--out", str(out), "--json", str(js), "--quiet")
+                  "--checkpoint", str(checkpoint), "--epochs", "2", "--lessons-from", "5..6", "--out", str(out), "--json", str(js), "--quiet")
     for name in ("eval.json", "per_seed.jsonl", "admission.png", "retrieval.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     data = json.loads(js.read_text())
@@ -127,3 +127,5 @@ def test_cli_writes_the_run_folder_and_json(tmp_path, run_py, checkpoint):
     assert [r["variant"] for r in data["retrieval_rows"]] == ["similarity", "q"]
     assert len((out / "per_seed.jsonl").read_text().splitlines()) == 2 * 4 + 2 * 2 * 2
     assert "learned" in proc.stdout and "success by epoch" in proc.stdout  # both tables printed
+    assert data["config"]["lessons"]["warm_up_seeds"] == [5, 6] and "lessons of warm-up seeds 5,6" in proc.stdout
+    assert all("lessons_used_per_episode" in r for r in data["rows"])

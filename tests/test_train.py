@@ -136,10 +136,11 @@ def test_train_admission_demo_and_admission_bench_run_with_tiny_sizes(tmp_path):
                                   stderr=subprocess.STDOUT, text=True))
     assert (run / "curves.png").is_file() and "learning curves" in out
     result = tmp_path / "bench.json"
-    finish(subprocess.Popen([sys.executable, "bench/admission_learning.py", "--runs", str(run), "--seeds", "0..1", "--out", str(result)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    finish(subprocess.Popen([sys.executable, "bench/admission_learning.py", "--runs", str(run), "--seeds", "0..1", "--lessons-from", "2..3",
+                             "--out", str(result)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     report = json.loads(result.read_text())
-    assert set(report["baselines"]) == {"none", "all", "novelty"} and report["learned"]["success"] >= 0.0
+    assert set(report["baselines"]) == {"none", "all", "novelty", "lessons only"} and report["learned"]["success"] >= 0.0
+    assert report["lessons_from"] == [2, 3] and report["baselines"]["all"]["lessons"]["warm_up_seeds"] == [2, 3]
     assert set(report["baselines"]["none"]["steps_by_seed"]) == {"0", "1"}
     lo, hi = report["learned"]["env_steps_ratio_to_none_ci95"]
     assert 0 < lo <= hi
