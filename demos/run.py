@@ -70,7 +70,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="one acting agent per team, or an LLM orchestrator setting subgoals for the agent")
     p.add_argument("--bank", default=None, help="bank folder (default: a temporary one; 'memory' = in memory)")
     p.add_argument("--experiences", default=None, metavar="DIR",
-                   help="experience store folder: retrieve past episodes at the start (MemRL), write this one back at the end")
+                   help="experience store folder: retrieve past episodes at the start (MemRL), write this one back at the end, "
+                        "with its score-raising actions as lessons")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -223,8 +224,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.experience_bank is not None:
             from rl.q_learner import learn_from_episode
 
-            info = learn_from_episode(args.experience_bank, experience_namespace(args.env), summary)
-            console.print(f"experiences: used {len(info['used'])}, Q updated with reward {info['reward']:+.0f}, wrote {info['written']}")
+            info = learn_from_episode(args.experience_bank, experience_namespace(args.env), summary, lessons=True)
+            console.print(f"experiences: used {len(info['used'])} (and {len(info['lessons_used'])} lessons), Q updated with reward "
+                          f"{info['reward']:+.0f}, wrote {info['written']} and {len(info['lessons_written'])} new lessons")
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +139,24 @@ def test_the_cli_names_the_flag_of_overlapping_warm_up_seeds(capsys):
     except SystemExit as stop:
         code = int(stop.code)
     assert code == 2 and "--lessons-from" in capsys.readouterr().err
+
+
+def test_teammind_run_with_an_experience_store_keeps_lessons_across_runs(tmp_path):
+    store = tmp_path / "exp"
+
+    def run() -> str:
+        proc = subprocess.run([sys.executable, "-m", "demos.cli", "run", "--env", "twx:coin", "--seed", "4", "--max-steps", "30",
+                               "--teams", "1", "--experiences", str(store), "--quiet"],
+                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout + proc.stderr  # the experience line goes with the run's log, the table to stdout
+
+    first, second = " ".join(run().split()), " ".join(run().split())
+    assert "1 new lessons" in first and "0 new lessons" in second
+    bank = MemoryBank(store)
+    try:
+        namespaces = bank.namespaces(kind="experience")
+        lessons = [e for ns in namespaces if ns[-1] == "lessons" for e in bank.list(ns)]
+    finally:
+        bank.close()
+    assert [e.key for e in lessons] == ["take coin"]  # learned in the first run, not stored again by the second
