@@ -449,8 +449,15 @@ def eval_command(config: dict[str, Any], run_dir: Path) -> str:
     if config.get("variants"):
         args.extend(["--variants", *map(str, config["variants"])])
     if config.get("retrieval_variants"):
-        args.extend(["--retrieval-variants", *map(str, config["retrieval_variants"]), "--epochs", str(config.get("epochs")),
-                     "--stream-admission", str(config.get("stream_admission"))])
+        args.extend(["--retrieval-variants", *map(str, config["retrieval_variants"]), "--epochs", str(config.get("epochs"))])
+        if config.get("stream_tasks", "repeat") != "repeat":
+            args.extend(["--stream-tasks", str(config["stream_tasks"])])
+        if config.get("failure_reward", -1.0) != -1.0:
+            args.extend(["--failure-reward", str(config["failure_reward"])])
+    if config.get("lessons_from"):
+        args.extend(["--lessons-from", seeds_text(config["lessons_from"])])
+    if config.get("retrieval_variants") or config.get("lessons_from"):
+        args.extend(["--stream-admission", str(config.get("stream_admission"))])
     for key in ("checkpoint", "qnet"):
         if config.get(key):
             args.extend(["--" + key, str(config[key])])

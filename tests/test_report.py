@@ -223,3 +223,19 @@ def test_headless_chromium_renders_the_page_to_a_real_image(runs, tmp_path):
         pixels = np.asarray(im.convert("L"), dtype=np.float64)
     assert pixels.std() > 20  # text, tables and charts, not a blank page
     assert (pixels < 128).mean() > 0.01
+
+
+def test_the_eval_command_rebuilds_the_config_that_wrote_the_run(tmp_path):
+    import shlex
+
+    from demos.cli import build_parser
+    from demos.eval import build_config
+    from rl.evaluate import EvalConfig
+    from rl.report import eval_command
+
+    config = EvalConfig(env="twx:twc", seeds=(100, 101, 102), max_steps=120, variants=("none", "learned"), retrieval_variants=("q",),
+                        epochs=4, stream_tasks="fresh", failure_reward=0.0, stream_admission="learned",
+                        lessons_from=(1000, 1001, 1002), run_name="r1")
+    argv = shlex.split(eval_command(config.to_dict(), tmp_path))[1:]
+    rebuilt = build_config(build_parser().parse_args(argv))
+    assert rebuilt == config
