@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -62,6 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="warm-up seeds whose score-raising actions every memory variant reads as lessons "
                         "(rl/evaluate.py; played once, admit-all); default off: shared steps only")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "admission_learning.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
 
@@ -77,14 +79,14 @@ def run_setting(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def evaluate(setting: dict[str, Any], seeds: list[int], variants: tuple[str, ...], checkpoint: Path | None, pool: RolloutPool,
-             bank: Any = None, lessons_from: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+             bank: Any = None, lessons_from: tuple[int, ...] = (), on_result: Any = None) -> list[dict[str, Any]]:
     """One row per variant (the `teammind eval --json` row), plus `steps_by_seed`: {seed: env steps}.
 
     With `lessons_from`, the first call plays the warm-up and later calls reuse its lessons (same run name).
     """
     config = EvalConfig(**setting, seeds=tuple(seeds), variants=variants, run_name="bench", lessons_from=lessons_from)
     weights = load_admission_weights(checkpoint) if checkpoint else None
-    report = run_evaluation(config, pool, admission_weights=weights, experience_bank=bank)
+    report = run_evaluation(config, pool, admission_weights=weights, experience_bank=bank, on_result=on_result)
     for row in report.rows:
         row["lessons"] = report.config.get("lessons")
     for row in report.rows:
@@ -93,7 +95,8 @@ def evaluate(setting: dict[str, Any], seeds: list[int], variants: tuple[str, ...
     return report.rows
 
 
-def lessons_only(setting: dict[str, Any], seeds: list[int], pool: RolloutPool, lessons_from: tuple[int, ...]) -> dict[str, Any]:
+def lessons_only(setting: dict[str, Any], seeds: list[int], pool: RolloutPool, lessons_from: tuple[int, ...],
+                 on_result: Any = None) -> dict[str, Any]:
     """Teams that read the warm-up's lessons but share no steps: what the lessons alone buy.
 
     Runs after `evaluate` has stored the lessons (same run name); the row has the eval rows' metrics.
@@ -101,7 +104,7 @@ def lessons_only(setting: dict[str, Any], seeds: list[int], pool: RolloutPool, l
     config = EvalConfig(**setting, seeds=tuple(seeds), variants=("none",), run_name="bench", lessons_from=lessons_from)
     specs = [replace(s, episode_id=s.episode_id.replace("-adm-none-", "-lessons-only-"), experience_namespace=config.warm_up_namespace())
              for s in admission_specs(config)]
-    summaries = [r.summary for r in pool.run(specs, weights=None, version=0)]
+    summaries = [r.summary for r in pool.run(specs, weights=None, version=0, on_result=on_result)]
     return {"variant": "lessons only", "seeds": seeds, **aggregate(summaries),
             "lessons_used_per_episode": statistics.fmean(sum(map(is_lesson_id, s["experiences_used"])) for s in summaries),
             "steps_by_seed": {str(s["seed"]): s["env_steps"] for s in summaries}}
@@ -161,15 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     setting = run_setting(args)
     lessons_from = tuple(parse_seeds(args.lessons_from, "--lessons-from")) if args.lessons_from else ()
-    with eval_pool(args.workers, experiences=bool(lessons_from)) as (pool, bank):
+    episodes = len(seeds) * (3 + len(args.runs) + len(ablations) + (1 if lessons_from else 0)) + len(lessons_from)
+    with eval_pool(args.workers, experiences=bool(lessons_from)) as (pool, bank), \
+            tqdm(total=episodes, desc="admission bench", unit="ep", file=sys.stderr, disable=args.quiet) as bar:
+        def tick(result: Any) -> None:
+            bar.update()
+
         def play(variants: tuple[str, ...], checkpoint: Path | None) -> list[dict[str, Any]]:
-            return evaluate(setting, seeds, variants, checkpoint, pool, bank, lessons_from)
+            return evaluate(setting, seeds, variants, checkpoint, pool, bank, lessons_from, tick)
 
         baselines = {r["variant"]: r for r in play(("none", "all", "novelty"), None)}
         learned = {str(run): play(("learned",), run / "admission.safetensors")[0] for run in args.runs}
         ablated = {name: play(("learned",), Path(run) / "admission.safetensors")[0] for name, run in ablations.items()}
         if lessons_from:
-            baselines["lessons only"] = lessons_only(setting, seeds, pool, lessons_from)
+            baselines["lessons only"] = lessons_only(setting, seeds, pool, lessons_from, tick)
     none, all_ = baselines["none"], baselines["all"]
     summary: dict[str, Any] = {}
     for m in METRICS:

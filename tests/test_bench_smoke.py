@@ -214,3 +214,25 @@ def test_embed_cache_bench_finds_the_same_steps_with_the_cache_on_and_off(tmp_pa
     report = json.loads(out.read_text())
     assert report["same_steps"] is True and len(report["env_steps"]) == 2
     assert _positive(report["median_s"]["off"]) and _positive(report["median_s"]["on"])
+
+
+def test_lessons_curve_bench_plays_every_warm_up_count_on_the_same_worlds(tmp_path: Path) -> None:
+    pytest.importorskip("textworld_express", reason="needs the envs extra")
+    out = tmp_path / "curve.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "lessons_curve.py"), "--env", "twx:coin", "--seeds", "0..1", "--warm-up-counts", "0", "2",
+         "--max-steps", "6", "--out", str(out)],
+        capture_output=True, text=True, timeout=280, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert [p["warm_up_worlds"] for p in report["points"]] == [0, 2]
+    assert report["points"][0]["lessons"] == 0 and report["points"][1]["lessons"] >= 0
+    assert all(set(p["steps_by_seed"]) == set(report["none_steps_by_seed"]) == {"0", "1"} for p in report["points"])
+    assert out.with_suffix(".png").is_file()
+
+
+def test_lessons_curve_bench_refuses_a_negative_count() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "lessons_curve.py"), "--warm-up-counts", "-1"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "--warm-up-counts" in proc.stderr
