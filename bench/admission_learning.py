@@ -13,7 +13,7 @@ world (`steps_by_seed`), and the learned/none steps ratio gets a 95% paired
 bootstrap interval over the worlds: on twc one world's steps vary far more than
 the variants differ, so a ratio from 20 worlds moves by a few points.
 
-`--lessons-from A..B` (e.g. the training seeds 0..99) first plays those
+`--lessons-from A..B` (e.g. training worlds 1000..1099) first plays those
 worlds once with admit-all and stores every action that raised a score as a
 lesson (rl/evaluate.py); all, novelty and learned then read them on the test
 seeds, `none` stays memory-free, and an extra row `lessons only` has teams
@@ -89,7 +89,6 @@ def evaluate(setting: dict[str, Any], seeds: list[int], variants: tuple[str, ...
     report = run_evaluation(config, pool, admission_weights=weights, experience_bank=bank, on_result=on_result)
     for row in report.rows:
         row["lessons"] = report.config.get("lessons")
-    for row in report.rows:
         row["steps_by_seed"] = {str(r["seed"]): r["env_steps"] for r in report.per_seed
                                 if r["comparison"] == "admission" and r["variant"] == row["variant"]}
     return report.rows

@@ -4,7 +4,7 @@
     teammind eval --seeds 0..19 --checkpoint run/admission.safetensors --out eval-run --json eval.json
     teammind eval --seeds 0..9 --epochs 4                          # plus the MemRL stream: similarity vs q
     teammind eval --seeds 0,3,7 --variants none all --retrieval-variants similarity q --workers 2
-    teammind eval --env twx:twc --max-steps 120 --seeds 100..119 --lessons-from 0..99   # memory variants also read lessons of 100 other worlds
+    teammind eval --env twx:twc --max-steps 120 --seeds 100..119 --lessons-from 1000..1099   # memory also reads lessons of 100 other worlds
 
 The admission comparison always runs (argmax decisions make a second pass a
 replay, so it has no epochs). The retrieval comparison (a task stream with

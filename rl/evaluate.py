@@ -203,7 +203,7 @@ class EvalConfig:
         overlap = sorted(set(self.lessons_from) & set(self.seeds))
         if overlap:
             raise InvalidFieldError("lessons_from", f"shares seeds {overlap[:5]} with the evaluated seeds",
-                                    "warm up on other worlds (e.g. training seeds 0..99 for test seeds 100..199): a world must not read its own lessons")
+                                    "warm up on other worlds (e.g. training seeds 1000..1099 for test seeds 100..199): a world must not read its own lessons")
         if self.stream_tasks not in STREAM_TASKS:
             raise InvalidFieldError("stream_tasks", f"is {self.stream_tasks!r}", f"use one of {STREAM_TASKS}")
         if self.stream_admission not in ADMISSION_VARIANTS:
