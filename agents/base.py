@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agents.environment import Observation
-from agents.memory_tools import ExperienceHit, MemoryHit, MemoryTools
+from teammind.agents.environment import Observation
+from teammind.agents.memory_tools import ExperienceHit, MemoryHit, MemoryTools
 
 
 @dataclass

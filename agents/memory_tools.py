@@ -14,8 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory import EntryNotFoundError, MemoryBank, RetrievalConfig
-from memory.schema import Namespace
+from teammind.memory import EntryNotFoundError, MemoryBank, RetrievalConfig
+from teammind.memory.schema import Namespace
 
 
 @dataclass(frozen=True)

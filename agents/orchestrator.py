@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from agents.base import Agent, AgentAction, LLMUsage, StepContext
-from agents.environment import Observation
-from agents.llm import LLMClient, LLMError
-from agents.memory_tools import quote_untrusted
+from teammind.agents.base import Agent, AgentAction, LLMUsage, StepContext
+from teammind.agents.environment import Observation
+from teammind.agents.llm import LLMClient, LLMError
+from teammind.agents.memory_tools import quote_untrusted
 
 SUBGOAL_SCHEMA = {
     "type": "object",

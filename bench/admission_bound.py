@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from memory.admission import AdmissionFeatures, AdmissionPolicy  # noqa: E402
-from rl.checkpoint import atomic_write_text  # noqa: E402
-from rl.evaluate import parse_seeds  # noqa: E402
+from teammind.memory.admission import AdmissionFeatures, AdmissionPolicy  # noqa: E402
+from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
+from teammind.rl.evaluate import parse_seeds  # noqa: E402
 
 
 class AdmitTools(AdmissionPolicy):
@@ -94,11 +94,11 @@ def step_breakdown(actions: dict[str, list[str]], winner: str) -> dict[str, floa
 
 def play(env: str, seeds: list[int], teams: int, max_steps: int, tools: frozenset[str] | None) -> list[dict[str, Any]]:
     """One run per seed with the rule as admission; a fresh in-memory bank per run."""
-    from graphs.config import RunConfig
-    from graphs.parallel import run_parallel_teams
-    from graphs.runtime import RunRuntime
-    from memory import MemoryBank
-    from rl.envs import make_env_factory, scripted_agent_factory
+    from teammind.graphs.config import RunConfig
+    from teammind.graphs.parallel import run_parallel_teams
+    from teammind.graphs.runtime import RunRuntime
+    from teammind.memory import MemoryBank
+    from teammind.suites import make_env_factory, scripted_agent_factory
 
     rows = []
     memory = tools != NO_MEMORY

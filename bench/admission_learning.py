@@ -40,12 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from rl.checkpoint import atomic_write_text  # noqa: E402
-from graphs.experience import is_lesson_id  # noqa: E402
-from rl.evaluate import EvalConfig, admission_specs, aggregate, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
-from rl.plots import _figure, save_figure  # noqa: E402
-from rl.workers import RolloutPool  # noqa: E402
-from demos.eval import eval_pool  # noqa: E402
+from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
+from teammind.graphs.experience import is_lesson_id  # noqa: E402
+from teammind.rl.evaluate import EvalConfig, admission_specs, aggregate, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
+from teammind.rl.plots import _figure, save_figure  # noqa: E402
+from teammind.rl.workers import RolloutPool  # noqa: E402
+from teammind.commands.eval import eval_pool  # noqa: E402
 
 METRICS = ("success", "env_steps", "admitted", "read_by_other", "wall_s")
 

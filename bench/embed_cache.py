@@ -28,9 +28,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.admission_bound import play  # noqa: E402
-from memory import get_embedder  # noqa: E402
-from rl.checkpoint import atomic_write_text  # noqa: E402
-from rl.evaluate import parse_seeds  # noqa: E402
+from teammind.memory import get_embedder  # noqa: E402
+from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
+from teammind.rl.evaluate import parse_seeds  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

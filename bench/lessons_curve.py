@@ -32,10 +32,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.admission_learning import paired_ratio_ci  # noqa: E402
-from demos.eval import eval_pool, resolve_checkpoint  # noqa: E402
-from rl.checkpoint import atomic_write_text  # noqa: E402
-from rl.evaluate import EvalConfig, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
-from rl.plots import _figure, save_figure  # noqa: E402
+from teammind.commands.eval import eval_pool, resolve_checkpoint  # noqa: E402
+from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
+from teammind.rl.evaluate import EvalConfig, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
+from teammind.rl.plots import _figure, save_figure  # noqa: E402
 
 TRAINING_SEEDS_START = 1000  # `teammind train` draws its worlds from 1000..1999 (rl/train.py), never a test seed
 

@@ -261,7 +261,7 @@ class Params:
 
 
 def make_entries(pairs: Sequence[tuple[str, str]], ns: tuple[str, ...], seed: int, start: int = 0) -> list[Any]:
-    from memory import Entry, Origin
+    from teammind.memory import Entry, Origin
 
     rng = random.Random(f"{seed}:ids:{ns}:{start}")
     return [
@@ -332,8 +332,8 @@ def bench_writes(bank: Any, p: Params, run: str) -> dict[str, Any]:
 
 def bench_admission(bank: Any, p: Params, run: str) -> dict[str, Any]:
     """policy.decide alone (features precomputed) and the full propose, for each policy."""
-    from memory import AdmitAll, LearnedAdmission, NoveltyThreshold, StepCandidate
-    from memory.tokens import count_tokens
+    from teammind.memory import AdmitAll, LearnedAdmission, NoveltyThreshold, StepCandidate
+    from teammind.memory.tokens import count_tokens
 
     ns = ("bench", run, "write")  # holds write_n entries: a realistic novelty query
     gen = TextGen(p.seed, "admission")
@@ -647,8 +647,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    from memory import MemoryBank, get_embedder
-    from memory.files import atomic_write_text
+    from teammind.memory import MemoryBank, get_embedder
+    from teammind.memory.files import atomic_write_text
 
     tmp_path = None
     if args.path is None:

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from demos.run import build_runtime, summary_table, wide_console  # noqa: E402
-from graphs.parallel import run_parallel_teams  # noqa: E402
-from memory import MemoryBank  # noqa: E402
-from memory.files import atomic_write_text  # noqa: E402
+from teammind.commands.run import build_runtime, summary_table, wide_console  # noqa: E402
+from teammind.graphs.parallel import run_parallel_teams  # noqa: E402
+from teammind.memory import MemoryBank  # noqa: E402
+from teammind.memory.files import atomic_write_text  # noqa: E402
 
 METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "completion_tokens", "wall_s", "admitted", "read_by_other")
 VARIANTS = ("none", "all", "novelty")

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from memory.files import atomic_write_text  # noqa: E402
-from rl.rollout import RolloutResult, RolloutSpec
-from rl.workers import RolloutPool
+from teammind.memory.files import atomic_write_text  # noqa: E402
+from teammind.rl.rollout import RolloutResult, RolloutSpec
+from teammind.rl.workers import RolloutPool
 
 TIMING_KEYS = ("wall_s",)
 WARMUP_EPISODES = 2
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     import ray
     from rich.table import Table
 
-    from demos.run import wide_console
+    from teammind.commands.run import wide_console
 
     args = parse_args(argv)
     sizes = list(dict.fromkeys(args.workers))

@@ -31,9 +31,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.suite import EASY_HARD_SPEC, HARD_FAMILIES  # noqa: E402
-from rl.checkpoint import atomic_write_text  # noqa: E402
-from rl.evaluate import parse_seeds  # noqa: E402
-from rl.plots import _figure, save_figure  # noqa: E402
+from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
+from teammind.rl.evaluate import parse_seeds  # noqa: E402
+from teammind.rl.plots import _figure, save_figure  # noqa: E402
 
 VARIANTS = ("similarity", "q")
 
@@ -64,8 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict[str, Any]:
     """The stream on one seed set: read back OUT/<set>/eval.json when a finished run left it, else play and write it."""
-    from demos.eval import execute, write_run_folder
-    from rl.evaluate import EvalConfig
+    from teammind.commands.eval import execute, write_run_folder
+    from teammind.rl.evaluate import EvalConfig
 
     folder = args.out / name.replace("..", "-")
     config = EvalConfig(env=EASY_HARD_SPEC, seeds=tuple(seeds), teams=args.teams, max_steps=args.max_steps, variants=("none",),
@@ -87,7 +87,7 @@ def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict
 
 def hard_seeds(data: dict[str, Any]) -> set[int]:
     """The stream's seeds that play a hard family (both variants play the same seeds: looked up once)."""
-    from rl.envs import make_env
+    from teammind.suites import make_env
 
     env = make_env(EASY_HARD_SPEC)
     hard = set()

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from memory.files import atomic_write_text  # noqa: E402
+from teammind.memory.files import atomic_write_text  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ def quick(cell: Cell) -> Cell:
 
 def run_cell(cell: Cell, out: Path, *, llm: Any, workers: int, quiet: bool) -> dict[str, Any]:
     """Both comparisons of one cell; writes OUT/<cell>/ and returns its eval data."""
-    from demos.eval import execute, write_run_folder
-    from rl.checkpoints import shipped_admission_path, shipped_qnet_path
-    from rl.evaluate import EvalConfig, load_admission_weights, load_qnet_weights
+    from teammind.commands.eval import execute, write_run_folder
+    from teammind.suites.registry import shipped_admission_path, shipped_qnet_path
+    from teammind.rl.evaluate import EvalConfig, load_admission_weights, load_qnet_weights
 
     config = EvalConfig(env=cell.env, seeds=cell.seeds, teams=cell.teams, max_steps=cell.max_steps, agent=cell.agent,
                         retrieval_variants=("similarity", "q"), epochs=cell.epochs, stream_tasks=cell.stream_tasks,
@@ -154,7 +154,7 @@ def plot_suite(path: Path, suite: str, rows: list[dict[str, Any]], retrieval_row
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rl.plots import save_figure
+    from teammind.rl.plots import save_figure
 
     cells = list(dict.fromkeys(r["cell"] for r in rows))
     fig, axes = plt.subplots(len(cells), 4, figsize=(15, 3.2 * len(cells)), squeeze=False)
@@ -185,7 +185,7 @@ def plot_suite(path: Path, suite: str, rows: list[dict[str, Any]], retrieval_row
 def print_table(suite: str, rows: list[dict[str, Any]], retrieval_rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    from demos.run import wide_console
+    from teammind.commands.run import wide_console
 
     def ms(r: dict[str, Any], k: str) -> str:
         return f"{r[k]:.2f} ±{r[f'{k}_std']:.2f}"
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
              if c.agent in args.agents and (args.only is None or c.env in args.only)]
     llm = None
     if any(c.agent == "llm" for c in cells):
-        from demos.run import make_llm_client
+        from teammind.commands.run import make_llm_client
 
         llm = make_llm_client(args)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -34,10 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from agents.memory_tools import quote_untrusted  # teammind
-from memory import BankStore  # teammind
-from memory.errors import InvalidFieldError, MemoryBankError
-from rl.envs.tools import evaluate, format_number
+from teammind.agents.memory_tools import quote_untrusted  # teammind
+from teammind.memory import BankStore  # teammind
+from teammind.memory.errors import InvalidFieldError, MemoryBankError
+from teammind.agents.tools import evaluate, format_number
 
 if TYPE_CHECKING:  # langgraph.graph is imported where the graph is built: `teammind --help` stays fast
     from langgraph.runtime import Runtime
@@ -71,7 +71,7 @@ def _normalise(expression: str) -> str:
 
 
 def calculate(expression: str) -> float:
-    """The value of what a small model wrote as arithmetic (`rl.envs.tools.evaluate` after `_normalise`); ValueError otherwise."""
+    """The value of what a small model wrote as arithmetic (`teammind.agents.tools.evaluate` after `_normalise`); ValueError otherwise."""
     value = evaluate(_normalise(expression if isinstance(expression, str) else ""))
     try:
         return float(value)
@@ -317,8 +317,8 @@ def _check(args: argparse.Namespace) -> None:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Run one session; an unreachable or failing LLM ends it with exit code 2 and the reason."""
-    from agents.llm import LLMError
-    from agents.llm_server import EmbeddedLLMError
+    from teammind.agents.llm import LLMError
+    from teammind.agents.llm_server import EmbeddedLLMError
 
     try:
         return _session_cli(args)
@@ -330,8 +330,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 def _session_cli(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from agents.llm import LLMClient
-    from agents.llm_server import ensure_llm
+    from teammind.agents.llm import LLMClient
+    from teammind.agents.llm_server import ensure_llm
 
     _check(args)
     load_dataset(args.dataset, 1, args.seed)  # a bad name fails before the model starts
@@ -358,7 +358,7 @@ def _session_cli(args: argparse.Namespace) -> int:
           f"({summary['memory_hits_from_earlier_sessions']} from earlier sessions), "
           f"tokens {summary['prompt_tokens']} prompt + {summary['completion_tokens']} completion, {summary['wall_s']:.1f}s")  # fmt: skip
     if args.json:
-        from memory.files import atomic_write_text
+        from teammind.memory.files import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(summary, indent=2))
     return 0

@@ -9,7 +9,7 @@ spec goes, and the whole harness takes it:
 
     teammind run  --env demos.custom_env:Lockers --teams 3 --admission all
     teammind eval --env demos.custom_env:Lockers --seeds 0..19 --epochs 3
-    python -c "from rl.envs import make_env; print(make_env('demos.custom_env:Lockers', n=8).reset(3))"
+    python -c "from rl.envs import make_env; print(make_env('teammind.demos.custom_env:Lockers', n=8).reset(3))"
 
 What a user module provides:
 
@@ -25,8 +25,8 @@ import random
 import re
 from collections.abc import Callable
 
-from agents.base import Agent, AgentAction, StepContext
-from agents.environment import Environment, Observation, StepResult
+from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.environment import Environment, Observation, StepResult
 
 _EMPTY = re.compile(r"locker (\d+) is empty")
 

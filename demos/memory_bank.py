@@ -10,7 +10,7 @@ What it shows, with the real embedder and a real Chroma folder:
    two-phase retrieval now ranks the useful entry above a more similar one;
 4. the bank's stats.
 
-Run: `python -m demos.memory_bank` (or `teammind demo memory-bank`).
+Run: `python -m teammind.demos.memory_bank` (or `teammind demo memory-bank`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from memory import MemoryBank, NoveltyThreshold, Origin, RetrievalConfig, StepCandidate
+from teammind.memory import MemoryBank, NoveltyThreshold, Origin, RetrievalConfig, StepCandidate
 
 TASK = "Find the key that opens the locked chest and bring it to the bedroom."
 ROOMS = {

@@ -4,8 +4,8 @@ The Python-API version of `teammind run`. It plays the same seed three ways
 with scripted agents (no memory, admit-all, novelty admission) side by side,
 then once with LLM agents on the embedded SmolLM2 server (skip with --no-llm).
 
-    python -m demos.parallel_teams                  # twx:coin, seed 10
-    python -m demos.parallel_teams --llm URL        # any OpenAI-compatible endpoint
+    python -m teammind.demos.parallel_teams                  # twx:coin, seed 10
+    python -m teammind.demos.parallel_teams --llm URL        # any OpenAI-compatible endpoint
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from demos.run import build_runtime, summary_table, wide_console
-    from graphs.parallel import run_parallel_teams
-    from memory import MemoryBank
+    from teammind.commands.run import build_runtime, summary_table, wide_console
+    from teammind.graphs.parallel import run_parallel_teams
+    from teammind.memory import MemoryBank
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="twx:coin")

@@ -1,7 +1,7 @@
 """Demo: train the admission controller for a few minutes, then compare it with the fixed baselines.
 
-    python -m demos.train_admission                      # ~10 minutes on 2 cores
-    python -m demos.train_admission --episodes 32 --out runs/demo-small
+    python -m teammind.demos.train_admission                      # ~10 minutes on 2 cores
+    python -m teammind.demos.train_admission --episodes 32 --out runs/demo-small
 
 Scripted teams play TextWorldExpress `coin` worlds. The controller starts
 near admit-all and learns, from which shared steps other teams actually read,
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
-    from demos.cli import main as teammind
+    from teammind.cli import main as teammind
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="teammind-train-")) / "run"
     code = teammind([

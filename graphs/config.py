@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from memory import AdmissionPolicy, AdmitAll, InvalidFieldError, RetrievalConfig
+from teammind.memory import AdmissionPolicy, AdmitAll, InvalidFieldError, RetrievalConfig
 
 Aggregator = Literal["first", "majority", "best", "llm"]
 AGGREGATORS: tuple[str, ...] = ("first", "majority", "best", "llm")

@@ -32,32 +32,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit
-from memory import Entry, MemoryBank, Origin, RetrievalConfig
-from memory.retrieval import Hit
-
-INTENT_WORDS = 38  # the bank accepts keys of up to 40 words
+from teammind.agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit
+from teammind.memory import Entry, MemoryBank, Origin, RetrievalConfig
+from teammind.memory.retrieval import Hit
 
 # A utility estimator for Phase B: (query vector, candidates) -> Q per candidate.
 # The Q-network of rl/q_learner.py plugs in here; None uses each entry's own Q.
 UtilityFn = Callable[[np.ndarray, Sequence[tuple[Entry, float]]], np.ndarray]
-
-_EXITS_RE = re.compile(r"to the (north|south|east|west) you see ([^.]+)", re.I)
-
-
-def intent_text(task: str, observation: str) -> str:
-    """A compact key for "this task, seen from here": task, room, exits, then the rest of the view."""
-    first = observation.strip().split(". ")[0] if observation else ""
-    exits = "; ".join(f"{d.lower()}: {what.strip()}" for d, what in _EXITS_RE.findall(observation or ""))
-    words = f"{task.strip()} | {first} | exits {exits or 'unknown'} | {observation.strip()}".split()
-    return " ".join(words[:INTENT_WORDS])
-
 
 def retrieve_experiences(
     bank: MemoryBank, namespace: Sequence[str], intent: str, config: RetrievalConfig, utility: UtilityFn | None = None

@@ -25,10 +25,10 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from graphs.experience import intent_text, retrieve_experiences
-from graphs.runtime import RunRuntime, observation_dict
-from graphs.team import TeamState, build_team_graph, merge_teams, new_team_state
-from memory import Entry, EntryNotFoundError
+from teammind.graphs.experience import retrieve_experiences
+from teammind.graphs.runtime import RunRuntime, observation_dict
+from teammind.graphs.team import TeamState, build_team_graph, merge_teams, new_team_state
+from teammind.memory import Entry, EntryNotFoundError
 
 SUMMARY_KEYS = ("success", "env_steps", "llm_calls", "prompt_tokens", "completion_tokens", "wall_s", "admitted", "read_by_other")
 
@@ -57,8 +57,8 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
         teams = {t: new_team_state(t, observation_dict(runtime.first_observation(t))) for t in team_ids(config.teams)}
         out: dict[str, Any] = {"teams": teams, "round": 0, "wall_s": 0.0, "read_by_other": [], "intent": "", "experiences": []}
         if config.experience_namespace is not None and runtime.experience_bank is not None:
-            first = runtime.first_observation(team_ids(1)[0])
-            out["intent"] = intent_text(first.task, first.text)
+            first_team = runtime.team(team_ids(1)[0], [])
+            out["intent"] = first_team.env.intent(first_team.observation.task, first_team.observation.text)
             hits = retrieve_experiences(runtime.experience_bank, config.experience_namespace, out["intent"], config.experience_retrieval, runtime.utility)
             out["experiences"] = [h.to_dict() for h in hits]
         runtime.clock = time.perf_counter()
@@ -187,7 +187,7 @@ def llm_pick(runtime: RunRuntime, state: RunState) -> tuple[str, dict[str, Any]]
     """
     import json
 
-    from agents.llm import LLMError
+    from teammind.agents.llm import LLMError
 
     teams = state["teams"]
     ordered = sorted(teams)

@@ -15,16 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agents.base import Agent
-from agents.environment import EnvFactory, Environment, Observation
-from agents.llm import LLMClient
-from agents.memory_tools import ExperienceHit, MemoryTools
-from graphs.config import RunConfig
-from graphs.trace import TraceWriter
-from memory import AdmissionDecision, MemoryBank
+from teammind.agents.base import Agent
+from teammind.agents.environment import EnvFactory, Environment, Observation
+from teammind.agents.llm import LLMClient
+from teammind.agents.memory_tools import ExperienceHit, MemoryTools
+from teammind.graphs.config import RunConfig
+from teammind.graphs.trace import TraceWriter
+from teammind.memory import AdmissionDecision, MemoryBank
 
 if TYPE_CHECKING:
-    from graphs.experience import UtilityFn
+    from teammind.graphs.experience import UtilityFn
 
 AgentFactory = Callable[[str], Agent]  # team id -> a fresh agent
 
@@ -112,7 +112,7 @@ class RunRuntime:
         namespace, bank = self.config.experience_namespace, self.experience_bank
         if namespace is None or bank is None:
             return None
-        from graphs.experience import lesson_namespace, retrieve_experiences
+        from teammind.graphs.experience import lesson_namespace, retrieve_experiences
 
         lessons = lesson_namespace(namespace)
 

@@ -17,11 +17,11 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.base import AgentAction, LLMUsage, StepContext, step_key
-from agents.environment import Observation
-from agents.memory_tools import ExperienceHit, MemoryHit
-from graphs.runtime import RunRuntime, observation_dict
-from memory import Origin, StepCandidate
+from teammind.agents.base import AgentAction, LLMUsage, StepContext, step_key
+from teammind.agents.environment import Observation
+from teammind.agents.memory_tools import ExperienceHit, MemoryHit
+from teammind.graphs.runtime import RunRuntime, observation_dict
+from teammind.memory import Origin, StepCandidate
 
 
 class TeamState(TypedDict, total=False):

@@ -3,7 +3,7 @@
 Depends on nothing else of ours (agents, graphs and rl depend on it).
 """
 
-from memory.admission import (
+from teammind.memory.admission import (
     AdmissionDecision,
     AdmissionFeatures,
     AdmissionPolicy,
@@ -13,12 +13,12 @@ from memory.admission import (
     NoveltyThreshold,
     make_policy,
 )
-from memory.bank import MemoryBank, Proposal, StepCandidate, default_bank_path
-from memory.embeddings import Embedder, get_embedder
-from memory.errors import EntryNotFoundError, InvalidFieldError, MemoryBankError
-from memory.langgraph_store import BankStore
-from memory.retrieval import Hit, RetrievalConfig, calibrate_delta
-from memory.schema import Entry, EntryLimits, Origin
+from teammind.memory.bank import MemoryBank, Proposal, StepCandidate, default_bank_path
+from teammind.memory.embeddings import Embedder, get_embedder
+from teammind.memory.errors import EntryNotFoundError, InvalidFieldError, MemoryBankError
+from teammind.memory.langgraph_store import BankStore
+from teammind.memory.retrieval import Hit, RetrievalConfig, calibrate_delta
+from teammind.memory.schema import Entry, EntryLimits, Origin
 
 __all__ = [
     "AdmissionDecision",

@@ -32,9 +32,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from memory.embeddings import EMBEDDING_DIM
-from memory.errors import InvalidFieldError
-from memory.schema import validate_number
+from teammind.memory.embeddings import EMBEDDING_DIM
+from teammind.memory.errors import InvalidFieldError
+from teammind.memory.schema import validate_number
 
 TOOL_BUCKETS = 8  # tools hash into a fixed one-hot so unseen tools still map somewhere
 SCALAR_FEATURES = ("max_similarity", "task_key_similarity", "log_tokens", "error", "step_fraction", "n_teams")

@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from memory.admission import AdmissionDecision, AdmissionFeatures, AdmissionPolicy, AdmitAll
-from memory.client import make_client
-from memory.embeddings import Embedder, get_embedder
-from memory.errors import EntryNotFoundError, InvalidFieldError
-from memory.retrieval import Hit, RetrievalConfig, two_phase_select
-from memory.schema import (
+from teammind.memory.admission import AdmissionDecision, AdmissionFeatures, AdmissionPolicy, AdmitAll
+from teammind.memory.client import make_client
+from teammind.memory.embeddings import Embedder, get_embedder
+from teammind.memory.errors import EntryNotFoundError, InvalidFieldError
+from teammind.memory.retrieval import Hit, RetrievalConfig, two_phase_select
+from teammind.memory.schema import (
     KINDS,
     Entry,
     EntryLimits,
@@ -45,7 +45,7 @@ from memory.schema import (
     validate_namespace,
     validate_number,
 )
-from memory.stores import ChromaStore, EpisodicStore, ExperienceStore, is_prefix
+from teammind.memory.stores import ChromaStore, EpisodicStore, ExperienceStore, is_prefix
 
 DEFAULT_ALPHA = 0.3  # MemRL's Q learning rate
 # Phase A asks Chroma for this many times k1 candidates so that exact ties at the k1 boundary are broken by

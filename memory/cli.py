@@ -18,7 +18,7 @@ import json
 import sys
 from typing import Any
 
-from memory.errors import InvalidFieldError, MemoryBankError
+from teammind.memory.errors import InvalidFieldError, MemoryBankError
 
 
 def parse_namespace(text: str) -> tuple[str, ...]:
@@ -35,7 +35,7 @@ def add_bank_location(parser: argparse.ArgumentParser) -> None:
 
 
 def open_bank(args: argparse.Namespace) -> Any:
-    from memory.bank import MemoryBank
+    from teammind.memory.bank import MemoryBank
 
     if args.host or args.port:
         return MemoryBank(host=args.host, port=args.port)
@@ -103,7 +103,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from memory.retrieval import RetrievalConfig
+    from teammind.memory.retrieval import RetrievalConfig
 
     bank = open_bank(args)
     base = bank.retrieval

@@ -20,7 +20,7 @@ import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings
 
-from memory.errors import InvalidFieldError
+from teammind.memory.errors import InvalidFieldError
 
 
 def chroma_settings() -> Settings:

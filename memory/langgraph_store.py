@@ -78,11 +78,11 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from memory.admission import AdmissionPolicy
-from memory.bank import MemoryBank, StepCandidate
-from memory.errors import EntryNotFoundError, InvalidFieldError
-from memory.retrieval import RetrievalConfig
-from memory.schema import Entry, Namespace, Origin, validate_entry
+from teammind.memory.admission import AdmissionPolicy
+from teammind.memory.bank import MemoryBank, StepCandidate
+from teammind.memory.errors import EntryNotFoundError, InvalidFieldError
+from teammind.memory.retrieval import RetrievalConfig
+from teammind.memory.schema import Entry, Namespace, Origin, validate_entry
 
 logger = logging.getLogger(__name__)
 

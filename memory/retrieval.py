@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory.errors import InvalidFieldError
-from memory.schema import Entry, validate_number
+from teammind.memory.errors import InvalidFieldError
+from teammind.memory.schema import Entry, validate_number
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from memory.errors import InvalidFieldError
-from memory.tokens import count_tokens
+from teammind.memory.errors import InvalidFieldError
+from teammind.memory.tokens import count_tokens
 
 Kind = Literal["step", "experience"]
 KINDS: tuple[str, ...] = ("step", "experience")

@@ -7,7 +7,7 @@ collection of the namespace it names, so one tenant's search cannot return
 another tenant's entry however its arguments are built. Each record also
 carries its namespace, checked again on read.
 
-Vectors come from `memory.embeddings`; collections are created with no
+Vectors come from `teammind.memory.embeddings`; collections are created with no
 embedding function so Chroma never loads its downloadable default model.
 """
 
@@ -25,8 +25,8 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.errors import NotFoundError
 
-from memory.errors import MemoryBankError
-from memory.schema import Entry, Kind, Namespace, validate_namespace
+from teammind.memory.errors import MemoryBankError
+from teammind.memory.schema import Entry, Kind, Namespace, validate_namespace
 
 # Chroma persists the HNSW index every `sync_threshold` writes and keeps the
 # rest in a brute-force buffer that every single-row write and query scans.

@@ -2,7 +2,7 @@
 
 Read top to bottom: a batch is every admission decision of a group of rollouts,
 with its feature vector, the decision taken, the log-probability it was taken
-with, and its advantage A_t from `rl.credit`. One update:
+with, and its advantage A_t from `teammind.rl.credit`. One update:
 
     logits   = net(x) / temperature                   sampling temperature 1.2 (LTS)
     log pi   = log sigmoid(logits) if admitted else log sigmoid(-logits)
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from memory.admission import LearnedAdmission
+from teammind.memory.admission import LearnedAdmission
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from memory import InvalidFieldError
-from memory.files import atomic_write_text
+from teammind.memory import InvalidFieldError
+from teammind.memory.files import atomic_write_text
 
 LATEST = "latest.json"
 

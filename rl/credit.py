@@ -30,7 +30,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rl.trajectory import Episode, TeamTrajectory
+from teammind.rl.trajectory import Episode, TeamTrajectory
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ still 0 (none used yet), so with per-entry Q only the two variants can first
 differ in epoch 3; hence the CLI's default of 3 epochs for the stream.
 
 Rows (`EvalReport.rows`, one per admission variant, exact CLI names):
-`variant`, `seeds` (the list), every `graphs.parallel.SUMMARY_KEYS` metric
+`variant`, `seeds` (the list), every `teammind.graphs.parallel.SUMMARY_KEYS` metric
 and `score` (partial credit) as the mean over seeds plus `<metric>_std` (population std), and the ratios
 `env_steps_ratio_to_none`, `llm_calls_ratio_to_none`, `wall_s_ratio_to_none`,
 `admitted_ratio_to_all` (None when the baseline is absent or its mean is 0);
@@ -65,9 +65,9 @@ from typing import Any
 
 import numpy as np
 
-from graphs.parallel import SUMMARY_KEYS
-from memory import InvalidFieldError, MemoryBank
-from rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS, RolloutResult, RolloutSpec, StateDict
+from teammind.graphs.parallel import SUMMARY_KEYS
+from teammind.memory import InvalidFieldError, MemoryBank
+from teammind.rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS, RolloutResult, RolloutSpec, StateDict
 
 RATIO_TO_NONE = ("env_steps", "llm_calls", "wall_s")
 ROW_KEYS = (*SUMMARY_KEYS, "score")  # score: the winner's partial credit in [0, 1] (ScienceWorld grades progress)
@@ -122,8 +122,8 @@ def parse_seeds(text: str, field_name: str = "seeds") -> list[int]:
 
 def load_admission_weights(path: str | Path, field_name: str = "checkpoint") -> StateDict:
     """A saved `LearnedAdmission` (safetensors) -> numpy state dict for the rollout pool."""
-    from memory import LearnedAdmission
-    from rl.rollout import state_dict_numpy
+    from teammind.memory import LearnedAdmission
+    from teammind.rl.rollout import state_dict_numpy
 
     path = Path(path)
     if not path.is_file():
@@ -140,11 +140,11 @@ def load_admission_weights(path: str | Path, field_name: str = "checkpoint") -> 
 
 
 def load_qnet_weights(path: str | Path, field_name: str = "qnet") -> StateDict:
-    """A saved Q-network (safetensors state dict of `rl.q_learner.QNet`) -> numpy state dict, shape-checked."""
+    """A saved Q-network (safetensors state dict of `teammind.rl.q_learner.QNet`) -> numpy state dict, shape-checked."""
     from safetensors.torch import load_file
 
-    from rl.q_learner import QNet
-    from rl.rollout import state_dict_numpy
+    from teammind.rl.q_learner import QNet
+    from teammind.rl.rollout import state_dict_numpy
 
     path = Path(path)
     if not path.is_file():
@@ -367,7 +367,7 @@ def warm_up_specs(config: EvalConfig) -> list[RolloutSpec]:
 def run_lesson_warm_up(config: EvalConfig, pool: Any, bank: MemoryBank, admission_weights: StateDict | None,
                        on_result: OnResult | None = None) -> dict[str, Any]:
     """Play the warm-up seeds and store their lessons (in spec order); reuse them if this run name has them already."""
-    from graphs.experience import lesson_namespace, write_lessons
+    from teammind.graphs.experience import lesson_namespace, write_lessons
 
     namespace = lesson_namespace(config.warm_up_namespace())
     expected = {s.episode_id for s in warm_up_specs(config)}
@@ -410,7 +410,7 @@ def run_admission_comparison(config: EvalConfig, pool: Any, admission_weights: S
         records.append(per_seed_record(r, "admission", r.spec.admission, None))
     rows = admission_rows(config.variants, config.seeds, by_variant)
     if config.lessons_from:
-        from graphs.experience import is_lesson_id
+        from teammind.graphs.experience import is_lesson_id
 
         for row in rows:
             used = [sum(map(is_lesson_id, s.get("experiences_used", []))) for s in by_variant[row["variant"]]]
@@ -421,7 +421,7 @@ def run_admission_comparison(config: EvalConfig, pool: Any, admission_weights: S
 def run_retrieval_stream(config: EvalConfig, pool: Any, bank: MemoryBank, admission_weights: StateDict | None,
                          qnet_weights: StateDict | None, on_result: OnResult | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rows, per-seed records) of the MemRL task stream, one fresh experience namespace per retrieval variant."""
-    from rl.q_learner import learn_from_episode
+    from teammind.rl.q_learner import learn_from_episode
 
     variants = config.retrieval_variants
     if not variants:
@@ -476,7 +476,7 @@ def run_retrieval_stream(config: EvalConfig, pool: Any, bank: MemoryBank, admiss
 def run_evaluation(config: EvalConfig, pool: Any, *, experience_bank: MemoryBank | None = None,
                    admission_weights: StateDict | None = None, qnet_weights: StateDict | None = None,
                    on_result: OnResult | None = None) -> EvalReport:
-    """Play both comparisons on `pool` (an `rl.workers.RolloutPool`); the driver owns every experience write.
+    """Play both comparisons on `pool` (an `teammind.rl.workers.RolloutPool`); the driver owns every experience write.
 
     `experience_bank` is the driver's handle on the store the pool's workers
     read (the same object for workers=0); it is needed only for the stream.

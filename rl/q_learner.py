@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from memory import MemoryBank
-from memory.embeddings import EMBEDDING_DIM
-from memory.errors import InvalidFieldError
-from memory.schema import Namespace, validate_number
+from teammind.memory import MemoryBank
+from teammind.memory.embeddings import EMBEDDING_DIM
+from teammind.memory.errors import InvalidFieldError
+from teammind.memory.schema import Namespace, validate_number
 
 STAT_FEATURES = 3  # similarity, log1p(visits), log1p(total uses)
 QNET_INPUT = 2 * EMBEDDING_DIM + STAT_FEATURES
@@ -60,7 +60,7 @@ class QNet(nn.Module):
 
 def save_qnet(net: QNet, path: str | Path) -> Path:
     """Safetensors with the width in the metadata; written atomically."""
-    from rl.checkpoint import save_module
+    from teammind.rl.checkpoint import save_module
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -163,7 +163,7 @@ def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str
     samples of this episode: for each used experience, its features against
     the episode's intent and the reward.
     """
-    from graphs.experience import is_lesson_id, lesson_namespace, write_lessons
+    from teammind.graphs.experience import is_lesson_id, lesson_namespace, write_lessons
 
     reward = outcome_reward(summary, failure_reward)
     all_used = list(summary.get("experiences_used", []))
@@ -185,7 +185,7 @@ def learn_from_episode(bank: MemoryBank, namespace: Namespace, summary: dict[str
             update_used_entries(bank, namespace, [e.id for e in found], reward, alpha=alpha)
     entry = None
     if summary.get("intent"):
-        from graphs.experience import write_back
+        from teammind.graphs.experience import write_back
 
         entry = write_back(bank, namespace, summary)
     written_lessons = [e.id for e in write_lessons(bank, namespace, summary)] if lessons else []

@@ -27,15 +27,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import Agent
-from agents.environment import Environment, Observation, StepResult
-from graphs.config import RunConfig
-from graphs.parallel import run_parallel_teams
-from graphs.runtime import RunRuntime
-from graphs.trace import TraceWriter, collapse_records
-from memory import AdmissionDecision, AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
-from rl.envs import make_env_factory, scripted_agent_factory
-from rl.trajectory import Episode, episode_from_records
+from teammind.agents.base import Agent
+from teammind.agents.environment import Environment, Observation, StepResult
+from teammind.graphs.config import RunConfig
+from teammind.graphs.parallel import run_parallel_teams
+from teammind.graphs.runtime import RunRuntime
+from teammind.graphs.trace import TraceWriter, collapse_records
+from teammind.memory import AdmissionDecision, AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
+from teammind.suites import make_env_factory, scripted_agent_factory
+from teammind.rl.trajectory import Episode, episode_from_records
 
 ADMISSION_VARIANTS = ("none", "all", "novelty", "learned")
 RETRIEVAL_VARIANTS = ("similarity", "q")
@@ -155,7 +155,7 @@ class RolloutContext:
     def utility_for(self, spec: RolloutSpec, qnet_weights: StateDict | None, version: int) -> Any:
         if spec.retrieval != "q" or qnet_weights is None or self.experience_bank is None:
             return None
-        from rl.q_learner import QNet, QUtility
+        from teammind.rl.q_learner import QNet, QUtility
 
         key = (version, weights_digest(qnet_weights))
         if self._qnet is None or self._qnet_version != key:
@@ -260,7 +260,7 @@ class EnvPool:
 
 
 def agent_factory(agent: str, env: str, llm: Any = None) -> Any:
-    """team id -> a fresh agent: the suite's scripted agent (`rl.envs.scripted_agent_factory`) or the LLM agent."""
+    """team id -> a fresh agent: the suite's scripted agent (`teammind.suites.scripted_agent_factory`) or the LLM agent."""
     if agent == "scripted":
         try:
             return scripted_agent_factory(env)
@@ -268,7 +268,7 @@ def agent_factory(agent: str, env: str, llm: Any = None) -> Any:
             raise InvalidFieldError("agent", str(err), "use agent llm, or an environment with a scripted agent") from err
     if llm is None:
         raise InvalidFieldError("llm", "missing for agent=llm", "pass an agents.llm.LLMClient to RolloutContext(llm=...)")
-    from agents.llm_agent import LLMAgent
+    from teammind.agents.llm_agent import LLMAgent
 
     def llm_agent(team: str) -> Agent:
         return LLMAgent(llm)

@@ -35,14 +35,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from memory import InvalidFieldError, LearnedAdmission, MemoryBank
-from memory.admission import FEATURE_DIM
-from rl.admission_trainer import AdmissionTrainer, TrainerConfig
-from rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
-from rl.credit import CreditConfig, assign_credit, group_returns
-from rl.q_learner import QNet, QNetTrainer, learn_from_episode, save_qnet
-from rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
-from rl.workers import ExperienceStore, RolloutPool
+from teammind.memory import InvalidFieldError, LearnedAdmission, MemoryBank
+from teammind.memory.admission import FEATURE_DIM
+from teammind.rl.admission_trainer import AdmissionTrainer, TrainerConfig
+from teammind.rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
+from teammind.rl.credit import CreditConfig, assign_credit, group_returns
+from teammind.rl.q_learner import QNet, QNetTrainer, learn_from_episode, save_qnet
+from teammind.rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
+from teammind.rl.workers import ExperienceStore, RolloutPool
 
 SUMMARY_METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "admitted", "proposed", "read_by_other", "wall_s")
 
@@ -184,7 +184,7 @@ class Training:
         self._prepare_folder()
         server = None
         if self.workers > 0:
-            from rl.workers import ChromaServer
+            from teammind.rl.workers import ChromaServer
 
             server = ChromaServer(self.run_dir / "experience")
             server.__enter__()
@@ -447,7 +447,7 @@ class Training:
         self.log(f"resumed from {ckpt} (iteration {self.iteration} of {self.config.iterations})")
 
     def _plot(self, bank: MemoryBank) -> None:
-        from rl.plots import plot_training
+        from teammind.rl.plots import plot_training
 
         qs = {e.id: e.q for e in bank.list(self.experience_ns, kind="experience")}
         points = [(qs[i], float(np.mean([r > 0 for r in rewards]))) for i, rewards in self.q_outcomes.items() if i in qs]

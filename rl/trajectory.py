@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphs.trace import load_trace
+from teammind.graphs.trace import load_trace
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Self
 
-from memory import InvalidFieldError, MemoryBank
-from rl.rollout import RolloutContext, RolloutResult, RolloutSpec, StateDict
+from teammind.memory import InvalidFieldError, MemoryBank
+from teammind.rl.rollout import RolloutContext, RolloutResult, RolloutSpec, StateDict
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ class RolloutWorker:
         """Where and how this worker runs (tests, debugging)."""
         import torch
 
-        import rl
+        import teammind.rl as rl
 
         return {
             "pid": os.getpid(), "cwd": os.getcwd(), "rl_file": rl.__file__, "torch_threads": torch.get_num_threads(), "nice": os.nice(0),
@@ -411,7 +411,7 @@ class RolloutPool:
         try:
             ray.get(ready)
         except RayActorError as err:
-            raise RuntimeError(f"a rollout worker failed to start: {err}. Check that `import rl` works in a fresh interpreter "
+            raise RuntimeError(f"a rollout worker failed to start: {err}. Check that `import teammind.rl` works in a fresh interpreter "
                                "(`pip install -e .`) and that the experience server is reachable") from err
 
     def worker_info(self) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def bank():
-    from memory import MemoryBank
+    from teammind.memory import MemoryBank
 
     b = MemoryBank.ephemeral()
     yield b

@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from memory import AdmitAll, AdmitNone, InvalidFieldError, LearnedAdmission, NoveltyThreshold, StepCandidate, make_policy
-from memory.admission import FEATURE_DIM
+from teammind.memory import AdmitAll, AdmitNone, InvalidFieldError, LearnedAdmission, NoveltyThreshold, StepCandidate, make_policy
+from teammind.memory.admission import FEATURE_DIM
 
 NS = ("tenant", "task")
 TASK = "find the key and open the chest"

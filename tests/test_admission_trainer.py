@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from memory import LearnedAdmission
-from memory.admission import FEATURE_DIM
-from rl.admission_trainer import AdmissionTrainer, TrainerConfig
+from teammind.memory import LearnedAdmission
+from teammind.memory.admission import FEATURE_DIM
+from teammind.rl.admission_trainer import AdmissionTrainer, TrainerConfig
 
 
 def _batch(rng: np.random.Generator, n: int = 256) -> tuple[np.ndarray, np.ndarray]:

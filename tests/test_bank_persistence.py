@@ -4,7 +4,7 @@ import json
 
 WRITE = """
 import sys
-from memory import MemoryBank, Origin
+from teammind.memory import MemoryBank, Origin
 bank = MemoryBank(sys.argv[1])
 e = bank.add_step(("acme", "t1"), "opened the drawer and found a key", "drawer: brass key", origin=Origin(team="a", step=3))
 x = bank.add_experience(("acme", "t1"), "find the brass key", "plan: open drawer", outcome=1.0, q=0.2)
@@ -14,7 +14,7 @@ print(e.id, x.id)
 
 READ = """
 import sys, json
-from memory import MemoryBank
+from teammind.memory import MemoryBank
 bank = MemoryBank(sys.argv[1])
 ns = ("acme", "t1")
 hits = bank.search(ns, "where is the key")

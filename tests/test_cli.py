@@ -6,7 +6,7 @@ import pytest
 
 SEED = """
 import sys
-from memory import MemoryBank
+from teammind.memory import MemoryBank
 bank = MemoryBank(sys.argv[1])
 bank.add_step(("acme", "t1"), "opened the drawer and found a brass key", "brass key")
 bank.add_step(("acme", "t1"), "walked into the garden", "garden")
@@ -22,7 +22,7 @@ def seeded(tmp_path, run_py):
 
 
 def _cli(run_py, *args, check=True):
-    return run_py("-m", "demos.cli", *args, check=check)
+    return run_py("-m", "teammind.cli", *args, check=check)
 
 
 def test_memory_stats_reports_counts(seeded, run_py):
@@ -62,5 +62,5 @@ def test_bad_namespace_gives_a_clear_error(seeded, run_py):
 
 
 def test_memory_bank_demo_runs(run_py, tmp_path):
-    out = run_py("-m", "demos.memory_bank", "--path", str(tmp_path / "demo")).stdout
+    out = run_py("-m", "teammind.demos.memory_bank", "--path", str(tmp_path / "demo")).stdout
     assert "Q-reranked" in out and "admitted" in out

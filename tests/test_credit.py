@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from rl.credit import CreditConfig, assign_credit, group_advantages, policy_loss_terms, trajectory_return
-from rl.trajectory import AdmissionStep, Episode, TeamTrajectory, episode_from_trace
+from teammind.rl.credit import CreditConfig, assign_credit, group_advantages, policy_loss_terms, trajectory_return
+from teammind.rl.trajectory import AdmissionStep, Episode, TeamTrajectory, episode_from_trace
 
 EXACT = CreditConfig(lambda_first=1.0, beta=1.0, lambda_tokens=0.0, eps=0.0)
 
@@ -66,13 +66,13 @@ def test_policy_loss_terms_match_the_lts_formula():
 
 def test_episode_from_a_real_trace_knows_readers_and_the_first_finisher(tmp_path):
     pytest.importorskip("textworld_express")
-    from agents.scripted import TWXExplorer
-    from graphs.config import RunConfig
-    from graphs.parallel import run_parallel_teams
-    from graphs.runtime import RunRuntime
-    from graphs.trace import TraceWriter
-    from memory import MemoryBank
-    from rl.envs import make_env_factory
+    from teammind.suites.twx.scripted import TWXExplorer
+    from teammind.graphs.config import RunConfig
+    from teammind.graphs.parallel import run_parallel_teams
+    from teammind.graphs.runtime import RunRuntime
+    from teammind.graphs.trace import TraceWriter
+    from teammind.memory import MemoryBank
+    from teammind.suites import make_env_factory
 
     runtime = RunRuntime(make_env_factory("twx:coin"), lambda team: TWXExplorer(), RunConfig(seed=10), bank=MemoryBank(tmp_path / "b"),
                          task_name="twx-coin", trace=TraceWriter(tmp_path / "t.jsonl"))
@@ -92,7 +92,7 @@ def test_usage_bonus_ignores_the_step_cost_when_asking_whether_the_outcome_was_g
 
 
 def test_episode_step_cost_charges_every_team_of_the_longer_episode():
-    from rl.credit import group_returns
+    from teammind.rl.credit import group_returns
 
     short = _episode()  # 3 + 30 = 33 environment steps
     long = Episode("task", 0, [TeamTrajectory("A", [], success=True, score=1.0, env_steps=13, finished_first=True),
@@ -103,7 +103,7 @@ def test_episode_step_cost_charges_every_team_of_the_longer_episode():
 
 
 def test_a_team_preempted_by_the_winner_shares_the_episodes_success():
-    from rl.credit import group_returns
+    from teammind.rl.credit import group_returns
 
     winner = TeamTrajectory("A", [], success=True, score=1.0, env_steps=5, finished_first=True)
     stopped = TeamTrajectory("B", [], success=False, score=0.0, env_steps=5, preempted=True)

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from demos.custom_env import Lockers, LockerSearcher
-from graphs.config import RunConfig
-from graphs.parallel import run_parallel_teams
-from graphs.runtime import RunRuntime
-from memory import AdmitAll, MemoryBank
-from rl.envs import make_env, make_env_factory, scripted_agent_factory
+from teammind.demos.custom_env import Lockers, LockerSearcher
+from teammind.graphs.config import RunConfig
+from teammind.graphs.parallel import run_parallel_teams
+from teammind.graphs.runtime import RunRuntime
+from teammind.memory import AdmitAll, MemoryBank
+from teammind.suites import make_env, make_env_factory, scripted_agent_factory
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = "demos.custom_env:Lockers"
+SPEC = "teammind.demos.custom_env:Lockers"
 
 
 def test_user_environment_is_found_by_its_import_path_with_keyword_options():
@@ -54,7 +54,7 @@ def test_shared_notes_save_lockers_over_seeds(tmp_path):
 def test_eval_cli_takes_the_user_environment(tmp_path):
     out = tmp_path / "eval.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "demos.cli", "eval", "--env", SPEC, "--seeds", "0..1", "--variants", "none", "all",
+        [sys.executable, "-m", "teammind.cli", "eval", "--env", SPEC, "--seeds", "0..1", "--variants", "none", "all",
          "--epochs", "2", "--json", str(out), "--quiet"],
         capture_output=True, text=True, timeout=280, cwd=ROOT,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory.embeddings import Embedder, get_embedder
+from teammind.memory.embeddings import Embedder, get_embedder
 
 
 @pytest.fixture()

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from graphs.parallel import SUMMARY_KEYS
-from memory import LearnedAdmission, MemoryBank
-from rl.evaluate import EvalConfig, load_admission_weights, q_success_correlation, run_evaluation
-from rl.rollout import ADMISSION_VARIANTS
-from rl.workers import RolloutPool
+from teammind.graphs.parallel import SUMMARY_KEYS
+from teammind.memory import LearnedAdmission, MemoryBank
+from teammind.rl.evaluate import EvalConfig, load_admission_weights, q_success_correlation, run_evaluation
+from teammind.rl.rollout import ADMISSION_VARIANTS
+from teammind.rl.workers import RolloutPool
 
 ENV, TEAMS, MAX_STEPS, SEEDS = "twx:coin", 2, 6, (0, 1)
 
@@ -29,7 +29,7 @@ def admission_report(checkpoint):
 
 def eval_cli(capsys, *argv: str) -> tuple[int, str]:
     """Run `teammind eval` in this process: (exit code, stderr), whether argparse or the command refused."""
-    from demos.cli import main
+    from teammind.cli import main
 
     try:
         code = main(["eval", *argv])
@@ -98,15 +98,15 @@ def test_bad_variants_exit_2_naming_the_flag(capsys, variants):
 def test_missing_checkpoint_exits_2_naming_the_flag_and_the_fix(capsys, tmp_path, monkeypatch):
     code, err = eval_cli(capsys, "--seeds", "0..1", "--checkpoint", str(tmp_path / "nope.safetensors"))
     assert code == 2 and "--checkpoint" in err and "Fix:" in err
-    import rl.checkpoints
+    from teammind.suites import registry
 
-    monkeypatch.setattr(rl.checkpoints, "shipped_admission_path", lambda env=None: tmp_path / "not-shipped.safetensors")
+    monkeypatch.setattr(registry, "shipped_admission_path", lambda env=None: tmp_path / "not-shipped.safetensors")
     code, err = eval_cli(capsys, "--seeds", "0..1")  # learned is a default variant: the shipped policy must exist
     assert code == 2 and "--checkpoint" in err and "teammind train" in err
 
 
 def test_stream_flags_turn_the_stream_on_and_refuse_a_one_epoch_stream(capsys):
-    from demos.eval import resolve_stream
+    from teammind.commands.eval import resolve_stream
 
     assert resolve_stream(None, None) == ((), 1)
     assert resolve_stream(4, None) == (("similarity", "q"), 4)
@@ -117,7 +117,7 @@ def test_stream_flags_turn_the_stream_on_and_refuse_a_one_epoch_stream(capsys):
 
 def test_cli_writes_the_run_folder_and_json(tmp_path, run_py, checkpoint):
     out, js = tmp_path / "run", tmp_path / "eval.json"
-    proc = run_py("-m", "demos.cli", "eval", "--env", ENV, "--seeds", "0..1", "--teams", str(TEAMS), "--max-steps", str(MAX_STEPS),
+    proc = run_py("-m", "teammind.cli", "eval", "--env", ENV, "--seeds", "0..1", "--teams", str(TEAMS), "--max-steps", str(MAX_STEPS),
                   "--checkpoint", str(checkpoint), "--epochs", "2", "--lessons-from", "5..6", "--out", str(out), "--json", str(js), "--quiet")
     for name in ("eval.json", "per_seed.jsonl", "admission.png", "retrieval.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name

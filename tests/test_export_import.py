@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from memory import InvalidFieldError, MemoryBank, Origin
+from teammind.memory import InvalidFieldError, MemoryBank, Origin
 
 NS = ("tenant", "task")
 

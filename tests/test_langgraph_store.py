@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore, GetOp, ListNamespacesOp, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
-from memory import AdmitNone, BankStore, InvalidFieldError, MemoryBank, NoveltyThreshold, RetrievalConfig
+from teammind.memory import AdmitNone, BankStore, InvalidFieldError, MemoryBank, NoveltyThreshold, RetrievalConfig
 
 
 @pytest.fixture
@@ -276,7 +276,7 @@ def test_record_outcome_reranks_later_searches(store: BankStore) -> None:
 
 
 def test_record_outcome_on_a_missing_key_updates_nothing(store: BankStore) -> None:
-    from memory import EntryNotFoundError
+    from teammind.memory import EntryNotFoundError
 
     ns = ("users", "42")
     store.put(ns, "a", {"text": "kept"})

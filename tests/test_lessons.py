@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from graphs.experience import is_lesson_id, lesson_actions, lesson_id, lesson_namespace, write_lessons
-from memory import InvalidFieldError, MemoryBank
-from rl.evaluate import EvalConfig, run_evaluation
-from rl.q_learner import learn_from_episode
-from rl.rollout import RolloutContext, RolloutSpec
-from rl.workers import RolloutPool
+from teammind.graphs.experience import is_lesson_id, lesson_actions, lesson_id, lesson_namespace, write_lessons
+from teammind.memory import InvalidFieldError, MemoryBank
+from teammind.rl.evaluate import EvalConfig, run_evaluation
+from teammind.rl.q_learner import learn_from_episode
+from teammind.rl.rollout import RolloutContext, RolloutSpec
+from teammind.rl.workers import RolloutPool
 
 NS = ("teammind", "exp", "lessons-test")
 
@@ -132,7 +132,7 @@ def test_warm_up_seeds_that_overlap_the_evaluated_seeds_are_refused():
 
 
 def test_the_cli_names_the_flag_of_overlapping_warm_up_seeds(capsys):
-    from demos.cli import main
+    from teammind.cli import main
 
     try:
         code = main(["eval", "--env", "twx:twc", "--seeds", "100..101", "--lessons-from", "0..100"])
@@ -145,7 +145,7 @@ def test_teammind_run_with_an_experience_store_keeps_lessons_across_runs(tmp_pat
     store = tmp_path / "exp"
 
     def run() -> str:
-        proc = subprocess.run([sys.executable, "-m", "demos.cli", "run", "--env", "twx:coin", "--seed", "4", "--max-steps", "30",
+        proc = subprocess.run([sys.executable, "-m", "teammind.cli", "run", "--env", "twx:coin", "--seed", "4", "--max-steps", "30",
                                "--teams", "1", "--experiences", str(store), "--quiet"],
                               cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr

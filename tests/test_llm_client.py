@@ -8,8 +8,8 @@ import time
 import pytest
 from _fake_openai import FakeOpenAI, Reply, closed_port, completion, error, ok
 
-from agents.base import LLMUsage
-from agents.llm import (
+from teammind.agents.base import LLMUsage
+from teammind.agents.llm import (
     LLMClient,
     LLMConfig,
     LLMConfigError,

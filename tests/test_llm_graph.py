@@ -8,12 +8,12 @@ import threading
 import pytest
 
 from _fake_openai import FakeOpenAI, Reply, error, ok
-from agents.llm import LLMConfig
-from agents.llm_agent import LLMAgent
-from graphs.config import RunConfig
-from graphs.parallel import run_parallel_teams
-from graphs.runtime import RunRuntime
-from memory import MemoryBank
+from teammind.agents.llm import LLMConfig
+from teammind.agents.llm_agent import LLMAgent
+from teammind.graphs.config import RunConfig
+from teammind.graphs.parallel import run_parallel_teams
+from teammind.graphs.runtime import RunRuntime
+from teammind.memory import MemoryBank
 from toy_world import Corridor
 
 
@@ -47,7 +47,7 @@ def test_one_short_episode_with_the_embedded_llm_server(tmp_path, run_py):
     pytest.importorskip("llama_cpp", reason="needs the local-llm extra: pip install -e '.[local-llm]'")
     out = tmp_path / "summary.json"
     run_py(
-        "-m", "demos.cli", "run", "--env", "twx:coin", "--seed", "1", "--teams", "2", "--max-steps", "2",
+        "-m", "teammind.cli", "run", "--env", "twx:coin", "--seed", "1", "--teams", "2", "--max-steps", "2",
         "--agent", "llm", "--llm", "embedded", "--admission", "all", "--json", str(out), "--quiet", timeout=600,
     )
     summary = json.loads(out.read_text())

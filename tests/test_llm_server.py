@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from _fake_openai import FakeOpenAI, closed_port, ok
 
-from agents.llm import LLMClient, LLMConfigError, LLMConnectionError
-from agents.llm_leases import pid_alive
-from agents.llm_server import (
+from teammind.agents.llm import LLMClient, LLMConfigError, LLMConnectionError
+from teammind.agents.llm_leases import pid_alive
+from teammind.agents.llm_server import (
     MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, default_model_path, ensure_llm, prune_server_logs,
 )
 
@@ -200,7 +200,7 @@ def test_watchdog_stops_a_server_whose_last_user_was_killed(tmp_path):
     leases.mkdir()
     (leases / f"{user.pid}-1").write_text(json.dumps({"pid": user.pid, "server_pid": fake_server.pid}))
     (tmp_path / "llm-server.json").write_text(json.dumps({"pid": fake_server.pid}))
-    watchdog = subprocess.Popen([sys.executable, "-m", "agents.llm_server_watchdog", "--state-dir", str(tmp_path),
+    watchdog = subprocess.Popen([sys.executable, "-m", "teammind.agents.llm_server_watchdog", "--state-dir", str(tmp_path),
                                  "--server-pid", str(fake_server.pid), "--interval", "0.2"], cwd=ROOT)
     try:
         time.sleep(1.0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from memory import EntryNotFoundError
+from teammind.memory import EntryNotFoundError
 
 
 def test_search_in_one_tenant_never_returns_another_tenants_entry(bank):

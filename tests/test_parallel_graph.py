@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from graphs.config import RunConfig
-from graphs.parallel import SUMMARY_KEYS, run_parallel_teams
-from graphs.runtime import RunRuntime
-from graphs.trace import TraceWriter, load_trace
-from memory import AdmitAll, AdmitNone, InvalidFieldError, MemoryBank
+from teammind.graphs.config import RunConfig
+from teammind.graphs.parallel import SUMMARY_KEYS, run_parallel_teams
+from teammind.graphs.runtime import RunRuntime
+from teammind.graphs.trace import TraceWriter, load_trace
+from teammind.memory import AdmitAll, AdmitNone, InvalidFieldError, MemoryBank
 from toy_world import Corridor, CorridorWalker
 
 

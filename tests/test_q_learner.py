@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from memory import InvalidFieldError
-from memory.embeddings import EMBEDDING_DIM
-from rl.q_learner import QNet, QNetTrainer, blend, learn_from_episode, qnet_features, td_target, update_used_entries
+from teammind.memory import InvalidFieldError
+from teammind.memory.embeddings import EMBEDDING_DIM
+from teammind.rl.q_learner import QNet, QNetTrainer, blend, learn_from_episode, qnet_features, td_target, update_used_entries
 
 
 def test_td_target_adds_discounted_next_value():
@@ -36,7 +36,7 @@ def test_a_failure_pulls_used_experiences_toward_the_failure_reward(bank):
 
 
 def test_eval_config_refuses_a_failure_reward_outside_minus_one_to_zero():
-    from rl.evaluate import EvalConfig
+    from teammind.rl.evaluate import EvalConfig
 
     assert EvalConfig(failure_reward=0).failure_reward == 0
     with pytest.raises(InvalidFieldError, match="failure_reward"):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from memory import InvalidFieldError
-from rl.report import detect_kind, load_report, render_html, write_report
+from teammind.memory import InvalidFieldError
+from teammind.reporting.report import detect_kind, load_report, render_html, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAIN = ["train", "--env", "twx:coin", "--episodes", "4", "--group", "2", "--tasks-per-iteration", "1", "--max-steps", "6",
@@ -28,14 +28,14 @@ TINY_EVAL = ["eval", "--env", "twx:coin", "--seeds", "0", "--teams", "2", "--max
 
 def _cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "demos.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "teammind.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """A real training run folder and a real evaluation run folder (tiny sizes; the CLI in this process, so imports load once)."""
-    from demos.cli import main
+    from teammind.cli import main
 
     root = tmp_path_factory.mktemp("runs")
     assert main([*TINY_TRAIN, "--out", str(root / "train")]) == 0
@@ -44,7 +44,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def _plot(path: Path, title: str) -> None:
-    from rl.plots import _figure, save_figure
+    from teammind.rl.plots import _figure, save_figure
 
     fig, ax = _figure(1, 1, (4, 3))
     ax[0][0].bar(["none", "all"], [1.0, 0.6])
@@ -163,13 +163,13 @@ def test_images_are_inlined_as_data_uris(runs):
 
 
 def test_text_from_files_is_escaped(tmp_path):
-    import rl.evaluate
-    from demos.eval import write_run_folder
-    from graphs.parallel import SUMMARY_KEYS
-    from rl.evaluate import admission_rows
+    from teammind.rl import evaluate
+    from teammind.commands.eval import write_run_folder
+    from teammind.graphs.parallel import SUMMARY_KEYS
+    from teammind.rl.evaluate import admission_rows
 
     evil = "<script>alert(1)</script>"
-    summary = {k: 1.0 for k in getattr(rl.evaluate, "ROW_KEYS", SUMMARY_KEYS)}
+    summary = {k: 1.0 for k in getattr(evaluate, "ROW_KEYS", SUMMARY_KEYS)}
     rows = admission_rows(["none", evil], [0], {"none": [summary], evil: [summary]})
     write_run_folder(tmp_path, {"rows": rows, "retrieval_rows": [], "per_seed": [], "config": {"env": '"><img src=x onerror=alert(1)>'}})
     (tmp_path / "<b onclick=x>odd.txt").write_text("x")
@@ -201,7 +201,7 @@ def test_cli_writes_the_page(suite_dir, tmp_path):
 
 
 def test_cli_refuses_an_empty_folder_naming_it(tmp_path, capsys):
-    from demos.cli import main
+    from teammind.cli import main
 
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -212,7 +212,7 @@ def test_headless_chromium_renders_the_page_to_a_real_image(runs, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from rl.browser import find_browser, screenshot
+    from teammind.reporting.browser import find_browser, screenshot
 
     if find_browser() is None:
         pytest.skip("no chromium / chromium-browser / google-chrome on PATH")
@@ -228,10 +228,10 @@ def test_headless_chromium_renders_the_page_to_a_real_image(runs, tmp_path):
 def test_the_eval_command_rebuilds_the_config_that_wrote_the_run(tmp_path):
     import shlex
 
-    from demos.cli import build_parser
-    from demos.eval import build_config
-    from rl.evaluate import EvalConfig
-    from rl.report import eval_command
+    from teammind.cli import build_parser
+    from teammind.commands.eval import build_config
+    from teammind.rl.evaluate import EvalConfig
+    from teammind.reporting.report import eval_command
 
     config = EvalConfig(env="twx:twc", seeds=(100, 101, 102), max_steps=120, variants=("none", "learned"), retrieval_variants=("q",),
                         epochs=4, stream_tasks="fresh", failure_reward=0.0, stream_admission="learned",

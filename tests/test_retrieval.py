@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from memory import InvalidFieldError, RetrievalConfig, calibrate_delta
-from memory.retrieval import rerank_scores, zscore
+from teammind.memory import InvalidFieldError, RetrievalConfig, calibrate_delta
+from teammind.memory.retrieval import rerank_scores, zscore
 
 NS = ("tenant", "task")
 KEYS = [
@@ -21,7 +21,7 @@ RERANK = RetrievalConfig(k1=10, k2=4, delta=0.0, lam=0.5)
 
 
 def _fill(bank, qs):
-    return [bank.add(e) and e for e in (__import__("memory").Entry.new(NS, k, "v", q=q) for k, q in zip(KEYS, qs))]
+    return [bank.add(e) and e for e in (__import__("teammind.memory", fromlist=["Entry"]).Entry.new(NS, k, "v", q=q) for k, q in zip(KEYS, qs))]
 
 
 def test_q_rerank_changes_the_order_against_pure_similarity(bank):
@@ -86,7 +86,7 @@ def test_calibrate_delta_is_the_pairwise_similarity_quantile():
 
 
 def test_entries_tied_at_the_k1_boundary_are_chosen_by_id_not_by_insertion_order(bank):
-    from memory import Entry
+    from teammind.memory import Entry
 
     for i in (5, 4, 3, 2, 1):  # the same key five times, written largest id first
         bank.add(Entry.new(NS, KEYS[1], "v", id=f"tie-{i}"))

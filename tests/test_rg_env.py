@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("reasoning_gym", reason="needs the envs extra: pip install -e '.[envs]'")
 
-from rl.envs import make_env_factory
-from rl.envs.reasoning_gym import TEMPLATES, RGEnv, make_factory, parse_action, scripted_agent_factory
+from teammind.suites import make_env_factory
+from teammind.suites.reasoning_gym.env import TEMPLATES, RGEnv, make_factory, parse_action, scripted_agent_factory
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_task_names_restrict_arc_items():
 def test_task_weights_skew_which_family_seeds_play():
     from collections import Counter
 
-    from rl.envs.reasoning_gym import _dataset
+    from teammind.suites.reasoning_gym.env import _dataset
 
     env = make_factory("rg:arc_1d:task_names=gravity_left|gravity_right|change_to_five,task_weights=8|1|1")()
     ds = _dataset("arc_1d", env.options)
@@ -128,7 +128,7 @@ def test_non_numeric_answer_to_gsm_symbolic_scores_zero():
 def test_a_scorer_that_raises_scores_zero(monkeypatch):
     env = make_factory("rg:chain_sum")()
     env.reset(0)
-    from rl.envs import reasoning_gym as rg
+    from teammind.suites import reasoning_gym as rg
 
     ds = rg._dataset("chain_sum", env.options)
 
@@ -185,7 +185,7 @@ def test_scripted_agent_only_for_datasets_it_can_solve():
 
 
 def test_llm_free_text_replies_keep_their_form_or_become_answers():
-    from agents.llm_agent import match_free_text, reply_schema
+    from teammind.agents.llm_agent import match_free_text, reply_schema
 
     assert match_free_text("Python\nprint(1)", TEMPLATES) == ("python\nprint(1)", "free")
     assert match_free_text("calculate 2 + 2", TEMPLATES) == ("calculate 2 + 2", "free")
@@ -198,10 +198,10 @@ def test_llm_free_text_replies_keep_their_form_or_become_answers():
 def test_llm_free_text_reply_joins_the_action_word_and_its_argument():
     from _fake_openai import FakeOpenAI, ok
 
-    from agents.base import StepContext
-    from agents.environment import Observation
-    from agents.llm import LLMClient, LLMConfig
-    from agents.llm_agent import LLMAgent
+    from teammind.agents.base import StepContext
+    from teammind.agents.environment import Observation
+    from teammind.agents.llm import LLMClient, LLMConfig
+    from teammind.agents.llm_agent import LLMAgent
 
     obs = Observation("What is 2 + 3?", TEMPLATES, "What is 2 + 3?", free_text=True)
     ctx = StepContext(task=obs.task, observation=obs, step_index=0, max_steps=3, team="team-0", memory=None)
@@ -213,8 +213,8 @@ def test_llm_free_text_reply_joins_the_action_word_and_its_argument():
 
 
 def test_the_spec_accepts_exactly_the_solver_orders_the_scripted_solver_has():
-    from agents.scripted_rg import SOLVER_ORDERS as SOLVER
-    from rl.envs.reasoning_gym import SOLVER_ORDERS as SPEC
+    from teammind.suites.reasoning_gym.scripted import SOLVER_ORDERS as SOLVER
+    from teammind.suites.reasoning_gym.env import SOLVER_ORDERS as SPEC
 
     assert SPEC == SOLVER
     assert scripted_agent_factory("rg:arc_1d:solver_order=sampled")("team-0").order_kind == "sampled"

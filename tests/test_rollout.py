@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from agents.memory_tools import ExperienceHit
-from graphs.experience import experience_record, intent_text
-from memory import InvalidFieldError, LearnedAdmission, MemoryBank
-from rl.q_learner import QNet, QUtility, learn_from_episode
-from rl.rollout import RolloutContext, RolloutSpec, state_dict_numpy
+from teammind.agents.memory_tools import ExperienceHit
+from teammind.graphs.experience import experience_record
+from teammind.suites.twx.intent import intent_text
+from teammind.memory import InvalidFieldError, LearnedAdmission, MemoryBank
+from teammind.rl.q_learner import QNet, QUtility, learn_from_episode
+from teammind.rl.rollout import RolloutContext, RolloutSpec, state_dict_numpy
 
 NS = ("teammind", "exp", "test")
 

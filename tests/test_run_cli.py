@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from graphs.parallel import SUMMARY_KEYS
+from teammind.graphs.parallel import SUMMARY_KEYS
 
 
 def test_run_writes_the_documented_summary_json(tmp_path, run_py):
     out = tmp_path / "s.json"
-    proc = run_py("-m", "demos.cli", "run", "--env", "twx:coin", "--seed", "2", "--teams", "3", "--admission", "novelty",
+    proc = run_py("-m", "teammind.cli", "run", "--env", "twx:coin", "--seed", "2", "--teams", "3", "--admission", "novelty",
                   "--json", str(out), "--trace", str(tmp_path / "trace.jsonl"))
     summary = json.loads(out.read_text())
     assert set(SUMMARY_KEYS) <= set(summary)
@@ -19,7 +19,7 @@ def test_run_writes_the_documented_summary_json(tmp_path, run_py):
 
 
 def test_run_resumes_from_a_checkpoint_by_run_id(tmp_path, run_py):
-    args = ["-m", "demos.cli", "run", "--env", "twx:coin", "--seed", "4", "--admission", "all", "--bank", str(tmp_path / "bank"),
+    args = ["-m", "teammind.cli", "run", "--env", "twx:coin", "--seed", "4", "--admission", "all", "--bank", str(tmp_path / "bank"),
             "--checkpoint", str(tmp_path / "c.sqlite"), "--run-id", "r1", "--quiet"]
     run_py(*args, "--json", str(tmp_path / "a.json"))
     run_py(*args, "--resume", "--json", str(tmp_path / "b.json"))  # finished run: resume returns the same summary
@@ -28,14 +28,14 @@ def test_run_resumes_from_a_checkpoint_by_run_id(tmp_path, run_py):
 
 
 def test_bad_arguments_name_the_flag_and_the_fix(run_py):
-    bad = run_py("-m", "demos.cli", "run", "--admission", "sometimes", check=False)
+    bad = run_py("-m", "teammind.cli", "run", "--admission", "sometimes", check=False)
     assert bad.returncode == 2 and "--admission" in bad.stderr and "Fix:" in bad.stderr
-    bad = run_py("-m", "demos.cli", "run", "--env", "twx:chess", check=False)
+    bad = run_py("-m", "teammind.cli", "run", "--env", "twx:chess", check=False)
     assert bad.returncode == 2 and "chess" in bad.stderr
-    bad = run_py("-m", "demos.cli", "run", "--resume", check=False)
+    bad = run_py("-m", "teammind.cli", "run", "--resume", check=False)
     assert bad.returncode == 2 and "--checkpoint" in bad.stderr
 
 
 def test_parallel_teams_demo_runs(run_py):
-    out = run_py("-m", "demos.parallel_teams", "--seed", "1", "--no-llm").stdout
+    out = run_py("-m", "teammind.demos.parallel_teams", "--seed", "1", "--no-llm").stdout
     assert "admission = novelty" in out and "env_steps" in out

@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("scienceworld", reason="needs the envs extra: pip install -e '.[envs]'")
 
-from agents.environment import Observation
-from rl.envs import make_env, make_env_factory, scripted_agent_factory
-from rl.envs.scienceworld import EASY_ELECTRICAL, SciWorldEnv, compact_actions, parse_spec
+from teammind.agents.environment import Observation
+from teammind.suites import make_env, make_env_factory, scripted_agent_factory
+from teammind.suites.scienceworld.env import EASY_ELECTRICAL, SciWorldEnv, compact_actions, parse_spec
 
 
 @pytest.fixture(scope="module")

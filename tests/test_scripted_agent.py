@@ -16,14 +16,14 @@ import pytest
 
 pytest.importorskip("textworld_express")
 
-from agents.base import AgentAction, StepContext  # noqa: E402
-from agents.environment import Environment, Observation  # noqa: E402
-from agents.memory_tools import MemoryTools  # noqa: E402
-from agents.scripted import TWXExplorer, parse_value  # noqa: E402
-from memory import AdmitAll, MemoryBank  # noqa: E402
-from memory.bank import StepCandidate  # noqa: E402
-from memory.schema import Origin  # noqa: E402
-from rl.envs import make_env_factory  # noqa: E402
+from teammind.agents.base import AgentAction, StepContext  # noqa: E402
+from teammind.agents.environment import Environment, Observation  # noqa: E402
+from teammind.agents.memory_tools import MemoryTools  # noqa: E402
+from teammind.suites.twx.scripted import TWXExplorer, parse_value  # noqa: E402
+from teammind.memory import AdmitAll, MemoryBank  # noqa: E402
+from teammind.memory.bank import StepCandidate  # noqa: E402
+from teammind.memory.schema import Origin  # noqa: E402
+from teammind.suites import make_env_factory  # noqa: E402
 
 MAX_STEPS = 30
 TEAMS = ("team0", "team1", "team2")
@@ -313,8 +313,8 @@ def test_twc_placement_reports_from_memory_are_parsed_defensively():
 
 
 def test_twc_facts_from_a_past_success_are_the_puts_it_never_took_back():
-    from agents.memory_tools import ExperienceHit
-    from agents.scripted import _experience_places
+    from teammind.agents.memory_tools import ExperienceHit
+    from teammind.suites.twx.scripted import _experience_places
 
     def hit(id_: str, outcome: str, plan: list[str]) -> ExperienceHit:
         return ExperienceHit(id_, "intent", json.dumps({"v": 1, "outcome": outcome, "plan": plan}), 0.9, 0.9, 0.0, 0)

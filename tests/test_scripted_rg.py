@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("reasoning_gym", reason="needs the envs extra: pip install -e '.[envs]'")
 
-from agents.base import StepContext
-from agents.memory_tools import ExperienceHit, MemoryTools
-from agents.scripted_rg import BY_NAME, HELPERS, HYPOTHESES, RGSolver, hypothesis_of, parse_arc, parse_value
-from memory import AdmitAll, Entry, MemoryBank, Origin
-from rl.envs.reasoning_gym import make_factory
+from teammind.agents.base import StepContext
+from teammind.agents.memory_tools import ExperienceHit, MemoryTools
+from teammind.suites.reasoning_gym.scripted import BY_NAME, HELPERS, HYPOTHESES, RGSolver, hypothesis_of, parse_arc, parse_value
+from teammind.memory import AdmitAll, Entry, MemoryBank, Origin
+from teammind.suites.reasoning_gym.env import make_factory
 
 BUDGET = 50  # steps per episode: the library has 43 hypotheses, plus the answer
 
@@ -166,10 +166,10 @@ def test_arithmetic_is_calculated_then_answered():
 
 
 def test_parallel_graph_with_two_scripted_teams_and_a_bank_succeeds(tmp_path):
-    from graphs.config import RunConfig
-    from graphs.parallel import run_parallel_teams
-    from graphs.runtime import RunRuntime
-    from rl.envs import make_env_factory, scripted_agent_factory
+    from teammind.graphs.config import RunConfig
+    from teammind.graphs.parallel import run_parallel_teams
+    from teammind.graphs.runtime import RunRuntime
+    from teammind.suites import make_env_factory, scripted_agent_factory
 
     spec = "rg:arc_1d:task_names=reflect_block_around_dot"  # the 23rd hypothesis of the default order
     bank = MemoryBank(tmp_path / "bank")

@@ -8,14 +8,14 @@ import pytest
 
 pytest.importorskip("scienceworld", reason="needs the envs extra: pip install -e '.[envs]'")
 
-from agents.base import StepContext
-from agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit, MemoryTools
-from agents.scripted_sciworld import SciWorldScripted, compress_plan, is_animal, is_non_living, is_plant, lifespan, parse_value
-from graphs.config import RunConfig
-from graphs.parallel import SUMMARY_KEYS, run_parallel_teams
-from graphs.runtime import RunRuntime
-from memory import AdmitAll, Entry, MemoryBank, Origin
-from rl.envs import make_env, make_env_factory, scripted_agent_factory
+from teammind.agents.base import StepContext
+from teammind.agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit, MemoryTools
+from teammind.suites.scienceworld.scripted import SciWorldScripted, compress_plan, is_animal, is_non_living, is_plant, lifespan, parse_value
+from teammind.graphs.config import RunConfig
+from teammind.graphs.parallel import SUMMARY_KEYS, run_parallel_teams
+from teammind.graphs.runtime import RunRuntime
+from teammind.memory import AdmitAll, Entry, MemoryBank, Origin
+from teammind.suites import make_env, make_env_factory, scripted_agent_factory
 
 NS = ("teammind", "sciworld-test")
 

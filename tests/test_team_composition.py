@@ -7,12 +7,12 @@ import json
 import pytest
 
 from _fake_openai import FakeOpenAI, Reply, ok
-from agents.llm import LLMClient, LLMConfig
-from agents.llm_agent import LLMAgent
-from agents.orchestrator import OrchestratorWorkerAgent
-from graphs.config import RunConfig
-from graphs.parallel import run_parallel_teams
-from graphs.runtime import RunRuntime
+from teammind.agents.llm import LLMClient, LLMConfig
+from teammind.agents.llm_agent import LLMAgent
+from teammind.agents.orchestrator import OrchestratorWorkerAgent
+from teammind.graphs.config import RunConfig
+from teammind.graphs.parallel import run_parallel_teams
+from teammind.graphs.runtime import RunRuntime
 from toy_world import Corridor, CorridorWalker
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rl.envs.tools import calculate, evaluate, run_python
+from teammind.agents.tools import calculate, evaluate, run_python
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from memory import InvalidFieldError
-from rl.checkpoint import CheckpointDir, load_optimizer, save_optimizer
-from rl.train import TrainConfig, task_seeds
+from teammind.memory import InvalidFieldError
+from teammind.rl.checkpoint import CheckpointDir, load_optimizer, save_optimizer
+from teammind.rl.train import TrainConfig, task_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--env", "twx:coin", "--episodes", "12", "--group", "2", "--tasks-per-iteration", "1", "--max-steps", "6",
@@ -26,7 +26,7 @@ TINY = ["--env", "twx:coin", "--episodes", "12", "--group", "2", "--tasks-per-it
 
 def teammind(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "demos.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "teammind.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kw)
 
 
@@ -131,7 +131,7 @@ def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
 
 def test_train_admission_demo_and_admission_bench_run_with_tiny_sizes(tmp_path):
     run = tmp_path / "demo"
-    out = finish(subprocess.Popen([sys.executable, "-m", "demos.train_admission", "--episodes", "4", "--max-steps", "4",
+    out = finish(subprocess.Popen([sys.executable, "-m", "teammind.demos.train_admission", "--episodes", "4", "--max-steps", "4",
                                    "--eval-seeds", "0..0", "--quiet", "--out", str(run)], cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True))
     assert (run / "curves.png").is_file() and "learning curves" in out
@@ -148,7 +148,7 @@ def test_train_admission_demo_and_admission_bench_run_with_tiny_sizes(tmp_path):
 
 
 def test_model_selection_keeps_admit_alls_steps_before_it_saves_entries(tmp_path):
-    from rl.train import Training
+    from teammind.rl.train import Training
 
     training = Training(TrainConfig(eval_seeds=(0,)), tmp_path, progress=False, log=lambda _: None)
     baselines = [{"type": "eval", "iteration": 0, "variant": "none", "success": 1.0, "env_steps": 114.0, "admitted": 0.0},

@@ -8,8 +8,9 @@ import pytest
 
 pytest.importorskip("textworld_express")
 
-from agents.environment import Environment, Observation, StepResult  # noqa: E402
-from rl.envs import GAMES, TWXEnv, available_games, make_env, make_env_factory, parse_twx_spec  # noqa: E402
+from teammind.agents.environment import Environment, Observation, StepResult  # noqa: E402
+from teammind.suites import make_env, make_env_factory  # noqa: E402
+from teammind.suites.twx.env import GAMES, TWXEnv, available_games, parse_twx_spec  # noqa: E402
 
 
 def _walk(env: TWXEnv, seed: int, n: int) -> list[tuple[str, Observation]]:
@@ -165,7 +166,7 @@ def test_module_factory_specs(tmp_path, monkeypatch):
     (tmp_path / "user_envs_for_test.py").write_text(
         textwrap.dedent(
             """
-            from agents.environment import Environment, Observation, StepResult
+            from teammind.agents.environment import Environment, Observation, StepResult
 
             class Counter(Environment):
                 name = "counter"
@@ -211,5 +212,5 @@ def test_module_factory_specs(tmp_path, monkeypatch):
         with pytest.raises(ValueError, match="^spec:"):
             make_env_factory(spec)
     # the adapter itself through a module path, with overrides
-    with make_env_factory("rl.envs.twx:TWXEnv", game="coin", numLocations=3)() as env:
+    with make_env_factory("teammind.suites.twx.env:TWXEnv", game="coin", numLocations=3)() as env:
         assert env.params["numLocations"] == 3 and env.reset(0).text.startswith("You are in")

@@ -6,13 +6,13 @@ import pytest
 
 pytest.importorskip("textworld_express", reason="needs the envs extra: pip install -e '.[envs]'")
 
-from agents.scripted import TWXExplorer  # noqa: E402
-from graphs.config import RunConfig  # noqa: E402
-from graphs.parallel import run_parallel_teams  # noqa: E402
-from graphs.runtime import RunRuntime  # noqa: E402
-from graphs.trace import TraceWriter, load_trace  # noqa: E402
-from memory import AdmitAll, MemoryBank  # noqa: E402
-from rl.envs import make_env_factory  # noqa: E402
+from teammind.suites.twx.scripted import TWXExplorer  # noqa: E402
+from teammind.graphs.config import RunConfig  # noqa: E402
+from teammind.graphs.parallel import run_parallel_teams  # noqa: E402
+from teammind.graphs.runtime import RunRuntime  # noqa: E402
+from teammind.graphs.trace import TraceWriter, load_trace  # noqa: E402
+from teammind.memory import AdmitAll, MemoryBank  # noqa: E402
+from teammind.suites import make_env_factory  # noqa: E402
 
 SEEDS = range(12)
 

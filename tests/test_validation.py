@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from memory import Entry, EntryLimits, InvalidFieldError, MemoryBank, StepCandidate
+from teammind.memory import Entry, EntryLimits, InvalidFieldError, MemoryBank, StepCandidate
 
 NS = ("tenant", "task")
 

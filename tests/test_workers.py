@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memory import InvalidFieldError, MemoryBank
-from rl.q_learner import QNet, learn_from_episode
-from rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
-from rl.workers import ChromaServer, ExperienceStore, RolloutPool, port_open
+from teammind.memory import InvalidFieldError, MemoryBank
+from teammind.rl.q_learner import QNet, learn_from_episode
+from teammind.rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
+from teammind.rl.workers import ChromaServer, ExperienceStore, RolloutPool, port_open
 
 ROOT = Path(__file__).resolve().parents[1]
 EXP_NS = ("exp", "twx-coin")
@@ -64,7 +64,7 @@ def server(tmp_path_factory):
 def weights():
     import torch
 
-    from memory import LearnedAdmission
+    from teammind.memory import LearnedAdmission
 
     torch.manual_seed(0)
     policy = LearnedAdmission(hidden=16, seed=0, init_admit_bias=0.0)  # p(admit) ~ 0.5: sampling matters

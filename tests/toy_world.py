@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import random
 
-from agents.base import Agent, AgentAction, StepContext
-from agents.environment import Environment, Observation, StepResult
+from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.environment import Environment, Observation, StepResult
 
 
 class Corridor(Environment):

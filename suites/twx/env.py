@@ -1,4 +1,4 @@
-"""TextWorldExpress (`textworld-express`) behind the `agents.environment.Environment` protocol.
+"""TextWorldExpress (`textworld-express`) behind the `teammind.agents.environment.Environment` protocol.
 
 One JVM per environment instance, started lazily on the first `reset` and
 stopped by `close()`. The seed decides the world: every team of a task builds
@@ -53,8 +53,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents.environment import EnvFactory, Environment, Observation, StepResult
-from rl.envs.spec import parse_options
+from teammind.agents.environment import EnvFactory, Environment, Observation, StepResult
+from teammind.suites.options import parse_options
 
 FOLDS: tuple[str, ...] = ("train", "dev", "test")
 DEFAULT_STEP_LIMIT = 1000
@@ -307,6 +307,12 @@ class TWXEnv(Environment):
     def success(self) -> bool:
         return bool(self._obs is not None and self._obs.success)
 
+    def intent(self, task: str, observation: str) -> str:
+        """Keyed with the exits the room description names (`teammind.suites.twx.intent`)."""
+        from teammind.suites.twx.intent import intent_text
+
+        return intent_text(task, observation)
+
     @property
     def observation(self) -> Observation | None:
         """The latest observation (None before the first reset)."""
@@ -349,8 +355,8 @@ def make_twx_factory(spec: str, **overrides: Any) -> EnvFactory:
 
 
 def scripted_agent_factory(spec: str) -> Any:
-    """team id -> a fresh scripted explorer (map-building, memory-reading; `agents.scripted`)."""
-    from agents.scripted import TWXExplorer
+    """team id -> a fresh scripted explorer (map-building, memory-reading; `teammind.suites.twx.scripted`)."""
+    from teammind.suites.twx.scripted import TWXExplorer
 
     def scripted(team: str) -> Any:
         return TWXExplorer()

@@ -1,4 +1,4 @@
-"""A scripted solver for reasoning-gym environments (`rl.envs.reasoning_gym`), without an LLM.
+"""A scripted solver for reasoning-gym environments (`teammind.suites.reasoning_gym.env`), without an LLM.
 
 arc_1d: the agent parses the training examples and the test input from the
 question and tests *hypotheses* -- short named programs from its own library
@@ -36,7 +36,7 @@ the agent's own hypothesis names):
   and tries first the ones they report passing.
 
 Teams spread over the list: a team picks the r-th of the hypotheses still
-open, r being its rank (`agents.scripted._team_rank`), so K teams that see
+open, r being its rank (`teammind.suites.twx.scripted._team_rank`), so K teams that see
 each other's claims test K different hypotheses per round.
 
 basic_arithmetic / chain_sum: ``calculate`` the expression from the question,
@@ -56,10 +56,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from agents.base import Agent, AgentAction, StepContext
-from agents.environment import Observation
-from agents.memory_tools import MemoryHit, load_value_object
-from agents.scripted import _team_rank
+from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.environment import Observation
+from teammind.agents.memory_tools import MemoryHit, load_value_object
+from teammind.suites.twx.scripted import _team_rank
 
 VALUE_VERSION = 1
 MAX_KEY_WORDS = 36

@@ -64,10 +64,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.base import Agent, AgentAction, StepContext
-from agents.environment import Observation
-from agents.memory_tools import BudgetedMemoryReader, MemoryHit, load_value_object
-from agents.scripted import _team_rank
+from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.environment import Observation
+from teammind.agents.memory_tools import BudgetedMemoryReader, MemoryHit, load_value_object
+from teammind.suites.twx.scripted import _team_rank
 
 VALUE_VERSION = 1
 MAX_KEY_WORDS = 36

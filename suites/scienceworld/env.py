@@ -1,4 +1,4 @@
-"""ScienceWorld (`scienceworld`) behind the `agents.environment.Environment` protocol.
+"""ScienceWorld (`scienceworld`) behind the `teammind.agents.environment.Environment` protocol.
 
 One JVM per environment instance, started lazily on the first `reset` and
 stopped by `close()`. Later resets reuse the running JVM: ``load(task,
@@ -64,8 +64,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from agents.environment import EnvFactory, Environment, Observation, StepResult
-from rl.envs.spec import parse_options
+from teammind.agents.environment import EnvFactory, Environment, Observation, StepResult
+from teammind.suites.options import parse_options
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SIMPLIFICATIONS: tuple[str, ...] = (
@@ -403,8 +403,8 @@ def make_factory(spec: str, **overrides: Any) -> EnvFactory:
 
 
 def scripted_agent_factory(spec: str) -> Any:
-    """team id -> a fresh scripted ScienceWorld agent (`agents.scripted_sciworld`); ValueError for unsupported tasks."""
-    from agents.scripted_sciworld import SUPPORTED_TASKS, SciWorldScripted
+    """team id -> a fresh scripted ScienceWorld agent (`teammind.suites.scienceworld.scripted`); ValueError for unsupported tasks."""
+    from teammind.suites.scienceworld.scripted import SUPPORTED_TASKS, SciWorldScripted
 
     task, _ = parse_spec(spec)
     if task not in SUPPORTED_TASKS:

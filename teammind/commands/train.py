@@ -19,13 +19,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from memory import InvalidFieldError
-from memory.files import atomic_write_text
-from rl.evaluate import parse_seeds
+from teammind.memory import InvalidFieldError
+from teammind.memory.files import atomic_write_text
+from teammind.rl.evaluate import parse_seeds
 
 
 def add_parser(subparsers: Any) -> None:
-    from rl.train import TrainConfig
+    from teammind.rl.train import TrainConfig
 
     d = TrainConfig()
     t, c = d.trainer, d.credit
@@ -65,10 +65,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    from rl.admission_trainer import TrainerConfig
-    from rl.credit import CreditConfig
-    from rl.envs import make_env_factory
-    from rl.train import TrainConfig
+    from teammind.rl.admission_trainer import TrainerConfig
+    from teammind.rl.credit import CreditConfig
+    from teammind.suites import make_env_factory
+    from teammind.rl.train import TrainConfig
 
     make_env_factory(args.env)  # a bad --env fails here, naming the field
     train = tuple(parse_seeds(args.train_seeds, "--train-seeds"))
@@ -90,7 +90,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rl.train import Training
+    from teammind.rl.train import Training
 
     if args.workers < 0:
         raise InvalidFieldError("--workers", f"is {args.workers}", "pass 0 (in this process) or a positive number")
@@ -124,6 +124,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from demos.cli import main
+    from teammind.cli import main
 
     sys.exit(main(["train", *sys.argv[1:]]))

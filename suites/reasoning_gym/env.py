@@ -1,4 +1,4 @@
-"""reasoning-gym datasets behind the `agents.environment.Environment` protocol (free-text actions).
+"""reasoning-gym datasets behind the `teammind.agents.environment.Environment` protocol (free-text actions).
 
 An episode is one reasoning-gym item. The observation's `task` and first
 `text` are the item's question; actions are free text in three forms (listed
@@ -7,9 +7,9 @@ as templates in `valid_actions`, `free_text=True`):
 * ``answer <text>``      -- scored by the dataset's own ``score_answer`` (a scorer
   that raises counts as 0.0). The episode ends on a correct answer (score >=
   1.0) or when the ``max_answers`` attempts are used up.
-* ``calculate <expr>``   -- arithmetic (`rl.envs.tools.calculate`); the result is the observation.
+* ``calculate <expr>``   -- arithmetic (`teammind.agents.tools.calculate`); the result is the observation.
 * ``python <code>``      -- the code runs in a separate, limited process
-  (`rl.envs.tools.run_python`); its stdout / stderr are the observation.
+  (`teammind.agents.tools.run_python`); its stdout / stderr are the observation.
 
 Anything else is answered with an observation that lists the allowed forms
 (it costs a step, not an answer attempt). `score()` is the best answer score so
@@ -55,9 +55,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from agents.environment import EnvFactory, Environment, Observation, StepResult
-from rl.envs.spec import parse_options
-from rl.envs.tools import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, calculate, run_python
+from teammind.agents.environment import EnvFactory, Environment, Observation, StepResult
+from teammind.suites.options import parse_options
+from teammind.agents.tools import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, calculate, run_python
 
 DATASET_SIZE = 100_000
 DEFAULT_STEP_LIMIT = 1000
@@ -564,7 +564,7 @@ SCRIPTED_DATASETS: tuple[str, ...] = ("arc_1d", "basic_arithmetic", "chain_sum")
 
 
 def scripted_agent_factory(spec: str) -> Any:
-    """team id -> a fresh scripted solver (`agents.scripted_rg`); `ValueError` for datasets it cannot solve."""
+    """team id -> a fresh scripted solver (`teammind.suites.reasoning_gym.scripted`); `ValueError` for datasets it cannot solve."""
     datasets, options = parse_rg_spec(spec)
     bad = [d for d in datasets if d not in SCRIPTED_DATASETS]
     if bad:
@@ -572,7 +572,7 @@ def scripted_agent_factory(spec: str) -> Any:
             f"agent: no scripted agent for reasoning-gym dataset(s) {', '.join(bad)}; the scripted solver handles "
             f"{', '.join(SCRIPTED_DATASETS)}; use the llm agent for the others"
         )
-    from agents.scripted_rg import RGSolver
+    from teammind.suites.reasoning_gym.scripted import RGSolver
 
     order = resolve_options(datasets, options).solver_order
 

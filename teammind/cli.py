@@ -6,32 +6,29 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from memory import cli as memory_cli
-from memory.errors import MemoryBankError
+from teammind.memory import cli as memory_cli
+from teammind.memory.errors import MemoryBankError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="teammind", description="parallel agent teams over a learned shared memory bank")
     sub = parser.add_subparsers(dest="command", required=True)
     memory_cli.add_parser(sub)
-    from demos import run as run_cli
+    from teammind.commands import run as run_cli
 
     run_cli.add_parser(sub)
-    from demos import app_store as app_cli
-    from demos import eval as eval_cli
-    from demos import report as report_cli
-    from demos import train as train_cli
+    from teammind.demos import app_store as app_cli
+    from teammind.commands import eval as eval_cli
+    from teammind.commands import report as report_cli
+    from teammind.commands import train as train_cli
 
     train_cli.add_parser(sub)
     eval_cli.add_parser(sub)
     app_cli.add_parser(sub)
     report_cli.add_parser(sub)
-    try:
-        from agents import cli as agents_cli
+    from teammind.agents import cli as agents_cli
 
-        agents_cli.add_parser(sub)
-    except ImportError:  # pragma: no cover - agents/cli.py arrives with the LLM server
-        pass
+    agents_cli.add_parser(sub)
     demo = sub.add_parser("demo", help="run a demo")
     demo.add_argument("name", choices=("memory-bank", "parallel-teams"), help="which demo")
     demo.add_argument("--path", help="bank folder for memory-bank (default: a temporary folder)")
@@ -41,10 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_demo(args: argparse.Namespace) -> int:
     if args.name == "parallel-teams":
-        from demos import parallel_teams
+        from teammind.demos import parallel_teams
 
         return parallel_teams.main([])
-    from demos import memory_bank
+    from teammind.demos import memory_bank
 
     return memory_bank.main(["--path", args.path] if args.path else [])
 

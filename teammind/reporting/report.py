@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory import InvalidFieldError
-from memory.files import atomic_write_text
+from teammind.memory import InvalidFieldError
+from teammind.memory.files import atomic_write_text
 
 KINDS = ("train", "eval", "suite", "results")
 KIND_TITLES = {"train": "training run", "eval": "evaluation run", "suite": "evaluation suite", "results": "results folder"}

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from memory import InvalidFieldError
+from teammind.memory import InvalidFieldError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FIRST_HEIGHT = 6000

@@ -72,9 +72,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.base import Agent, AgentAction, StepContext
-from agents.environment import Observation
-from agents.memory_tools import BudgetedMemoryReader, ExperienceHit, MemoryHit, load_value_object
+from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.environment import Observation
+from teammind.agents.memory_tools import BudgetedMemoryReader, ExperienceHit, MemoryHit, load_value_object
 
 VALUE_VERSION = 1
 DIRS: tuple[str, ...] = ("north", "east", "south", "west")

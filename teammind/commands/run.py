@@ -18,8 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from memory import AdmissionPolicy, AdmitAll, InvalidFieldError, MemoryBank, MemoryBankError, NoveltyThreshold, RetrievalConfig
-from memory.files import atomic_write_text
+from teammind.memory import AdmissionPolicy, AdmitAll, InvalidFieldError, MemoryBank, MemoryBankError, NoveltyThreshold, RetrievalConfig
+from teammind.memory.files import atomic_write_text
 
 ADMISSION_CHOICES = "none|all|novelty[:THRESHOLD]|learned[:PATH]"
 
@@ -34,9 +34,9 @@ def parse_admission(spec: str, env: str | None = None) -> AdmissionPolicy | None
     if name == "novelty":
         return NoveltyThreshold(float(arg)) if arg else NoveltyThreshold()
     if name == "learned":
-        from memory import LearnedAdmission
+        from teammind.memory import LearnedAdmission
 
-        from rl.checkpoints import shipped_admission_path
+        from teammind.suites.registry import shipped_admission_path
 
         path = arg or shipped_admission_path(env)
         if not Path(path).is_file():
@@ -88,8 +88,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def make_llm_client(args: argparse.Namespace) -> Any:
-    from agents.llm import LLMClient
-    from agents.llm_server import ensure_llm
+    from teammind.agents.llm import LLMClient
+    from teammind.agents.llm_server import ensure_llm
 
     return LLMClient(ensure_llm(args.llm, model=args.model, api_key=getattr(args, "api_key", None)))
 
@@ -98,7 +98,7 @@ def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:
     worker = _make_worker_factory(args, env_spec)
     if getattr(args, "team", "single") == "single":
         return worker
-    from agents.orchestrator import OrchestratorWorkerAgent
+    from teammind.agents.orchestrator import OrchestratorWorkerAgent
 
     planner = make_llm_client(args)
     return lambda team: OrchestratorWorkerAgent(planner, worker(team))
@@ -106,13 +106,13 @@ def make_agent_factory(args: argparse.Namespace, env_spec: str) -> Any:
 
 def _make_worker_factory(args: argparse.Namespace, env_spec: str) -> Any:
     if args.agent == "scripted":
-        from rl.envs import scripted_agent_factory
+        from teammind.suites import scripted_agent_factory
 
         try:
             return scripted_agent_factory(env_spec)
         except ValueError as err:
             raise InvalidFieldError("--agent", str(err), "use --agent llm, or an environment with a scripted agent") from err
-    from agents.llm_agent import LLMAgent
+    from teammind.agents.llm_agent import LLMAgent
 
     client = make_llm_client(args)
     return lambda team: LLMAgent(client)
@@ -130,10 +130,10 @@ def open_bank(spec: str | None, policy: AdmissionPolicy | None, retrieval: Retri
 
 
 def build_runtime(args: argparse.Namespace, seed: int, run_id: str | None = None, trace_path: str | None = None, bank: MemoryBank | None = None) -> Any:
-    from graphs.config import RunConfig
-    from graphs.runtime import RunRuntime
-    from graphs.trace import TraceWriter
-    from rl.envs import make_env_factory
+    from teammind.graphs.config import RunConfig
+    from teammind.graphs.runtime import RunRuntime
+    from teammind.graphs.trace import TraceWriter
+    from teammind.suites import make_env_factory
 
     policy = parse_admission(args.admission, args.env)
     retrieval = parse_retrieval(args.retrieval)
@@ -160,8 +160,8 @@ def experience_namespace(env: str) -> tuple[str, ...]:
 
 def shipped_utility(bank: MemoryBank) -> Any:
     """The shipped Q-network blended with each experience's own Q (None if no network is shipped)."""
-    from rl.checkpoints import shipped_qnet_path
-    from rl.q_learner import QUtility, load_qnet
+    from teammind.suites.registry import shipped_qnet_path
+    from teammind.rl.q_learner import QUtility, load_qnet
 
     path = shipped_qnet_path()
     return QUtility(load_qnet(path), bank) if path.is_file() else None
@@ -191,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.live import Live
     from rich.table import Table
 
-    from graphs.parallel import run_parallel_teams
+    from teammind.graphs.parallel import run_parallel_teams
 
     console = Console(stderr=True)
     policy = parse_admission(args.admission, args.env)
@@ -222,7 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     on_update=lambda v: live.update(progress_table(v["teams"])) if v.get("teams") else None,
                 )
         if args.experience_bank is not None:
-            from rl.q_learner import learn_from_episode
+            from teammind.rl.q_learner import learn_from_episode
 
             info = learn_from_episode(args.experience_bank, experience_namespace(args.env), summary, lessons=True)
             console.print(f"experiences: used {len(info['used'])} (and {len(info['lessons_used'])} lessons), Q updated with reward "

@@ -1,4 +1,4 @@
-"""Checkpoints shipped inside the package (TextWorldExpress, scripted agents).
+"""Checkpoints shipped with the TextWorldExpress suite (scripted agents); the coin policy is teammind's default.
 
 `teammind train` reproduces them; provenance.json holds each one's command and
 measured numbers, docs/training.md the story. The default admission policy was
@@ -24,13 +24,3 @@ def game_admission_path(env: str) -> Path | None:
         return None
     path = HERE / f"twx_{game}_admission.safetensors"
     return path if path.is_file() else None
-
-
-def shipped_admission_path(env: str | None = None) -> Path:
-    """The shipped learned admission policy for `env` (its game's own, else the default; safetensors)."""
-    return (game_admission_path(env) if env else None) or ADMISSION
-
-
-def shipped_qnet_path() -> Path:
-    """The shipped Q-network for experience reranking (safetensors, config in its metadata)."""
-    return QNET

@@ -39,10 +39,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from memory import InvalidFieldError
-from rl.checkpoint import atomic_write_text
-from rl.plots import save_figure
-from rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS
+from teammind.memory import InvalidFieldError
+from teammind.rl.checkpoint import atomic_write_text
+from teammind.rl.plots import save_figure
+from teammind.rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS
 
 SHARED_RUN_FLAGS = ("env", "teams", "max_steps", "agent", "llm", "model", "api_key")  # from `teammind run`, same meaning
 DEFAULT_STREAM_EPOCHS = 3
@@ -60,7 +60,7 @@ class _Moved(argparse.Action):
 
 
 def _seeds_arg(text: str) -> list[int]:
-    from rl.evaluate import parse_seeds
+    from teammind.rl.evaluate import parse_seeds
 
     try:
         return parse_seeds(text, "--seeds")
@@ -70,7 +70,7 @@ def _seeds_arg(text: str) -> list[int]:
 
 def _add_shared_run_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of `teammind run` that mean the same here (one definition, so help and defaults never drift)."""
-    from demos.run import add_run_arguments
+    from teammind.commands.run import add_run_arguments
 
     donor = argparse.ArgumentParser(add_help=False)
     add_run_arguments(donor)
@@ -133,7 +133,7 @@ def resolve_stream(epochs: int | None, retrieval_variants: list[str] | None) -> 
 
 def resolve_checkpoint(path: str | None, env: str | None = None) -> Path:
     """--checkpoint, or the shipped policy for `env`; a missing file says which flag fixes it."""
-    from rl.checkpoints import shipped_admission_path
+    from teammind.suites.registry import shipped_admission_path
 
     if path is not None:
         p = Path(path).expanduser()
@@ -150,7 +150,7 @@ def resolve_checkpoint(path: str | None, env: str | None = None) -> Path:
 
 def resolve_qnet(path: str | None) -> Path | None:
     """--qnet PATH, 'none', or the shipped Q-network when it is installed (else None: per-entry Q only)."""
-    from rl.checkpoints import shipped_qnet_path
+    from teammind.suites.registry import shipped_qnet_path
 
     if path is not None and path.lower() == "none":
         return None
@@ -165,7 +165,7 @@ def resolve_qnet(path: str | None) -> Path | None:
 
 def build_config(args: argparse.Namespace) -> Any:
     """EvalConfig from the flags; its errors are renamed to the flag that sets the field."""
-    from rl.evaluate import EvalConfig
+    from teammind.rl.evaluate import EvalConfig
 
     retrieval_variants, epochs = resolve_stream(args.epochs, args.retrieval_variants)
     if len(set(args.variants)) != len(args.variants):
@@ -184,8 +184,8 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from demos.run import wide_console
-    from rl.evaluate import load_admission_weights, load_qnet_weights
+    from teammind.commands.run import wide_console
+    from teammind.rl.evaluate import load_admission_weights, load_qnet_weights
 
     if isinstance(args.workers, bool) or args.workers < 0:
         raise InvalidFieldError("--workers", f"is {args.workers}", "pass 0 (in this process) or a positive number of Ray workers")
@@ -199,7 +199,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     llm = None
     if args.agent == "llm":
-        from demos.run import make_llm_client
+        from teammind.commands.run import make_llm_client
 
         llm = make_llm_client(args)
     report = execute(config, workers=args.workers, llm=llm, admission_weights=admission_weights, qnet_weights=qnet_weights,
@@ -242,8 +242,8 @@ def check_llm_workers(agent: str, workers: int) -> None:
 def eval_pool(workers: int, *, experiences: bool, out: Path | None = None, llm: Any = None) -> Iterator[tuple[Any, Any]]:
     """(rollout pool, experience bank or None): with `experiences`, a store in out/experience (else a temporary
     folder) that the pool's workers read, served by a Chroma server when workers > 0."""
-    from memory import MemoryBank
-    from rl.workers import RolloutPool
+    from teammind.memory import MemoryBank
+    from teammind.rl.workers import RolloutPool
 
     with ExitStack() as stack:
         bank = None
@@ -251,7 +251,7 @@ def eval_pool(workers: int, *, experiences: bool, out: Path | None = None, llm: 
         if experiences:
             folder = out / "experience" if out else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teammind-eval-"))) / "experience"
             if workers > 0:
-                from rl.workers import ChromaServer  # only now: W > 0 needs a store many processes can open
+                from teammind.rl.workers import ChromaServer  # only now: W > 0 needs a store many processes can open
 
                 store = stack.enter_context(ChromaServer(folder)).store()
                 bank = store.open()
@@ -271,7 +271,7 @@ def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights
     """
     from tqdm import tqdm
 
-    from rl.evaluate import run_evaluation
+    from teammind.rl.evaluate import run_evaluation
 
     check_llm_workers(config.agent, workers)
     with ExitStack() as stack:
@@ -322,7 +322,7 @@ def admission_table(rows: list[dict[str, Any]], title: str) -> Any:
     """One row per admission variant: every ROW_KEYS metric (mean over ±std), then the ratios."""
     from rich.table import Table
 
-    from rl.evaluate import ROW_KEYS
+    from teammind.rl.evaluate import ROW_KEYS
 
     table = Table(title=title)
     ratios = (("env_steps_ratio_to_none", "steps / none"), ("llm_calls_ratio_to_none", "llm calls / none"),
@@ -408,7 +408,7 @@ def plot_charts(out: Path, rows: list[dict[str, Any]], retrieval_rows: list[dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    from demos.cli import main as cli_main
+    from teammind.cli import main as cli_main
 
     return cli_main(["eval", *(argv if argv is not None else sys.argv[1:])])
 

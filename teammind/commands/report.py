@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from memory import InvalidFieldError
+from teammind.memory import InvalidFieldError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -36,12 +36,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from rl.report import write_report
+    from teammind.reporting.report import write_report
 
     path = write_report(Path(args.run_dir).expanduser(), Path(args.out).expanduser() if args.out else None)
     print(f"wrote {path}")
     if args.screenshot:
-        from rl.browser import screenshot
+        from teammind.reporting.browser import screenshot
 
         try:
             png = screenshot(path, Path(args.screenshot).expanduser(), width=args.width)
@@ -52,7 +52,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from demos.cli import main as cli_main
+    from teammind.cli import main as cli_main
 
     return cli_main(["report", *(argv if argv is not None else sys.argv[1:])])
 
