@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from teammind.agents.environment import INTENT_WORDS
 from teammind.agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit
 from teammind.memory import Entry, MemoryBank, Origin, RetrievalConfig
 from teammind.memory.retrieval import Hit

@@ -170,6 +170,7 @@ def test_novelty_threshold_lets_an_existing_item_be_updated() -> None:
     assert store.get(("team",), "status").value == {"text": "ran the test suite, 2 failures in test_io.py"}
 
 
+@pytest.mark.integration  # ranks by meaning: needs MiniLM
 def test_abatch_returns_results_in_op_order(store: BankStore) -> None:
     ns = ("users", "7")
     assert asyncio.run(store.abatch([PutOp(ns, "a", {"text": "likes tea"}), GetOp(ns, "a")])) == [None, None]  # reads see pre-batch state

@@ -128,7 +128,7 @@ def test_non_numeric_answer_to_gsm_symbolic_scores_zero():
 def test_a_scorer_that_raises_scores_zero(monkeypatch):
     env = make_factory("rg:chain_sum")()
     env.reset(0)
-    from teammind.suites import reasoning_gym as rg
+    from teammind.suites.reasoning_gym import env as rg
 
     ds = rg._dataset("chain_sum", env.options)
 

@@ -206,7 +206,7 @@ def test_module_factory_specs(tmp_path, monkeypatch):
         assert env.name == "counter" and env.goal == 2
         env.reset(0)
         assert not env.step("inc").done and env.step("inc").done and env.success()
-    with pytest.raises(TypeError, match="not an agents.environment.Environment"):
+    with pytest.raises(TypeError, match="not a teammind.agents.environment.Environment"):
         make_env_factory("user_envs_for_test:not_an_env")()
     for spec in ("user_envs_for_test:missing", "user_envs_for_test:NOT_CALLABLE"):
         with pytest.raises(ValueError, match="^spec:"):
