@@ -31,9 +31,14 @@ Precision = Literal["auto", "fp32", "bf16"]
 def _bf16_is_fast() -> bool:
     """bf16 autocast only pays on CPUs with native bf16 dot products (AVX512-BF16 / AMX)."""
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+    try:  # oneDNN also says yes where it only emulates bf16 (AVX512 without BF16); the CPU flags tell
+        flags = set(open("/proc/cpuinfo", encoding="utf-8").read().split())
+    except OSError:
+        return supported
+    return supported and bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 class Embedder:

@@ -42,7 +42,8 @@ def assert_same(a: list[RolloutResult], b: list[RolloutResult]) -> None:
     for ra, rb in zip(a, b):
         assert comparable(ra.summary) == comparable(rb.summary), ra.spec.episode_id
         for xa, xb in zip(ra.decision_batch(), rb.decision_batch()):
-            np.testing.assert_array_equal(xa, xb)
+            # fp32 matmuls sum in another order with another thread count: equal to float32 rounding
+            np.testing.assert_allclose(xa, xb, rtol=0, atol=1e-5)
 
 
 @pytest.fixture(scope="module")
