@@ -1,1 +1,1 @@
-"""Agents, LLM client and team composition (the parallel-teams issue fills this room)."""
+"""Agents, the environment protocol, the LLM client and embedded server, and the tools agents call."""

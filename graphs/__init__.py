@@ -1,1 +1,1 @@
-"""LangGraph workflows: team subgraph and parallel-teams graph (the parallel-teams issue fills this room)."""
+"""LangGraph workflows: the team subgraph and the parallel-teams graph, traces and experiences."""

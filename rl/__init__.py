@@ -1,1 +1,1 @@
-"""RL training of admission and the Q reranker on Ray (the RL issue fills this room)."""
+"""RL training of admission and the Q reranker: credit, trainers, rollouts on Ray, training and evaluation."""

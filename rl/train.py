@@ -81,7 +81,7 @@ class TrainConfig:
     select_tolerance: how many more held-out env steps than admit-all (as a
         fraction) a policy may need and still be selected (ours, 2%).
     select_budget: a policy admitting at most this fraction of admit-all's
-        entries (the RL issue's goal: 40%) is preferred, once it needs no more
+        entries (the target: 40%) is preferred, once it needs no more
         steps than admit-all (see `Trainer._select`).
     """
 
