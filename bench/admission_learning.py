@@ -45,7 +45,7 @@ from teammind.graphs.experience import is_lesson_id  # noqa: E402
 from teammind.rl.evaluate import EvalConfig, admission_specs, aggregate, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
 from teammind.rl.plots import _figure, save_figure  # noqa: E402
 from teammind.rl.workers import RolloutPool  # noqa: E402
-from teammind.commands.eval import eval_pool  # noqa: E402
+from teammind.evaluation import eval_pool  # noqa: E402
 
 METRICS = ("success", "env_steps", "admitted", "read_by_other", "wall_s")
 

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.admission_learning import paired_ratio_ci  # noqa: E402
-from teammind.commands.eval import eval_pool, resolve_checkpoint  # noqa: E402
+from teammind.evaluation import eval_pool, resolve_checkpoint  # noqa: E402
 from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
 from teammind.rl.evaluate import EvalConfig, load_admission_weights, parse_seeds, run_evaluation  # noqa: E402
 from teammind.rl.plots import _figure, save_figure  # noqa: E402

@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from teammind.commands.run import build_runtime, summary_table, wide_console  # noqa: E402
+from teammind.assemble import build_runtime  # noqa: E402
+from teammind.console import summary_table, wide_console  # noqa: E402
 from teammind.graphs.parallel import run_parallel_teams  # noqa: E402
 from teammind.memory import MemoryBank  # noqa: E402
 from teammind.memory.files import atomic_write_text  # noqa: E402
+from teammind.specs import RunSpec  # noqa: E402
 
 METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "completion_tokens", "wall_s", "admitted", "read_by_other")
 VARIANTS = ("none", "all", "novelty")
@@ -50,11 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_variant(args: argparse.Namespace, variant: str, seed: int, bank: MemoryBank) -> dict[str, Any]:
-    ns = argparse.Namespace(
-        env=args.env, teams=args.teams, max_steps=args.max_steps, admission=variant, retrieval="q", agent=args.agent,
-        llm=args.llm, model=args.model, aggregator="first", team="single",
-    )
-    runtime = build_runtime(ns, seed, run_id=f"bench-{variant}-{seed}-{int(time.time() * 1000) % 10**8}", bank=bank if variant != "none" else None)
+    spec = RunSpec(env=args.env, seed=seed, teams=args.teams, max_steps=args.max_steps, admission=variant, agent=args.agent,
+                   llm=args.llm, model=args.model)
+    runtime = build_runtime(spec, run_id=f"bench-{variant}-{seed}-{int(time.time() * 1000) % 10**8}", bank=bank if variant != "none" else None)
     return run_parallel_teams(runtime)
 
 

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     import ray
     from rich.table import Table
 
-    from teammind.commands.run import wide_console
+    from teammind.console import wide_console
 
     args = parse_args(argv)
     sizes = list(dict.fromkeys(args.workers))

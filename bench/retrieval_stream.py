@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict[str, Any]:
     """The stream on one seed set: read back OUT/<set>/eval.json when a finished run left it, else play and write it."""
-    from teammind.commands.eval import execute, write_run_folder
+    from teammind.evaluation import execute, write_run_folder
     from teammind.rl.evaluate import EvalConfig
 
     folder = args.out / name.replace("..", "-")

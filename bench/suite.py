@@ -123,7 +123,7 @@ def quick(cell: Cell) -> Cell:
 
 def run_cell(cell: Cell, out: Path, *, llm: Any, workers: int, quiet: bool) -> dict[str, Any]:
     """Both comparisons of one cell; writes OUT/<cell>/ and returns its eval data."""
-    from teammind.commands.eval import execute, write_run_folder
+    from teammind.evaluation import execute, write_run_folder
     from teammind.suites.registry import shipped_admission_path, shipped_qnet_path
     from teammind.rl.evaluate import EvalConfig, load_admission_weights, load_qnet_weights
 
@@ -185,7 +185,7 @@ def plot_suite(path: Path, suite: str, rows: list[dict[str, Any]], retrieval_row
 def print_table(suite: str, rows: list[dict[str, Any]], retrieval_rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    from teammind.commands.run import wide_console
+    from teammind.console import wide_console
 
     def ms(r: dict[str, Any], k: str) -> str:
         return f"{r[k]:.2f} ±{r[f'{k}_std']:.2f}"
@@ -283,9 +283,9 @@ def main(argv: list[str] | None = None) -> int:
              if c.agent in args.agents and (args.only is None or c.env in args.only)]
     llm = None
     if any(c.agent == "llm" for c in cells):
-        from teammind.commands.run import make_llm_client
+        from teammind.assemble import make_llm_client
 
-        llm = make_llm_client(args)
+        llm = make_llm_client(args.llm, args.model, getattr(args, "api_key", None))
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     retrieval_rows: list[dict[str, Any]] = []

@@ -11,14 +11,12 @@ then once with LLM agents on the embedded SmolLM2 server (skip with --no-llm).
 from __future__ import annotations
 
 import argparse
-import tempfile
 from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from teammind.commands.run import build_runtime, summary_table, wide_console
-    from teammind.graphs.parallel import run_parallel_teams
-    from teammind.memory import MemoryBank
+    from teammind import RunSpec, run
+    from teammind.console import summary_table, wide_console
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="twx:coin")
@@ -34,20 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_llm:
         plan.append(("llm", "novelty", args.llm_steps))
     rows = []
-    with tempfile.TemporaryDirectory(prefix="teammind-demo-") as tmp:
-        bank = MemoryBank(tmp)
-        for agent, variant, max_steps in plan:
-            ns = argparse.Namespace(
-                env=args.env, teams=args.teams, max_steps=max_steps, admission=variant, retrieval="q",
-                agent=agent, llm=args.llm, model=None, aggregator="first", team="single",
-            )
-            console.rule(f"{args.env} seed {args.seed}: {agent} agents, admission = {variant}")
-            runtime = build_runtime(ns, args.seed, bank=bank if variant != "none" else None)
-            summary = run_parallel_teams(runtime)
-            for team, t in summary["teams"].items():
-                console.print(f"  {team}: {t['steps']} steps, {'solved' if t['success'] else 'not solved'}, admitted {t['admitted']}"
-                              + (f", error: {t['error']}" if t["error"] else ""))
-            rows.append({"variant": f"{agent}/{variant}", **summary})
+    for agent, variant, max_steps in plan:
+        spec = RunSpec(env=args.env, seed=args.seed, teams=args.teams, max_steps=max_steps, admission=variant, agent=agent, llm=args.llm)
+        console.rule(f"{args.env} seed {args.seed}: {agent} agents, admission = {variant}")
+        summary = run(spec)
+        for team, t in summary["teams"].items():
+            console.print(f"  {team}: {t['steps']} steps, {'solved' if t['success'] else 'not solved'}, admitted {t['admitted']}"
+                          + (f", error: {t['error']}" if t["error"] else ""))
+        rows.append({"variant": f"{agent}/{variant}", **summary})
     console.print(summary_table(rows, f"{args.env} seed {args.seed}, K={args.teams} teams"))
     return 0
 

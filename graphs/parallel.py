@@ -169,7 +169,7 @@ def summarize(runtime: RunRuntime, state: RunState) -> dict[str, Any]:
         "read_by_other": len(state.get("read_by_other", [])),
         "reads": sum(len(teams[t]["reads"]) for t in ordered),
         "rounds": int(state.get("round", 0)),
-        "admission": config.admission.name if config.memory else "memory-off",
+        "admission": config.admission.name if config.memory else "none",
         "teams": {t: {**{k: teams[t][k] for k in ("steps", "success", "score", "error", "admitted", "done")}, "usage": teams[t]["usage"]} for t in ordered},
         "actions": {t: list(teams[t]["actions"]) for t in ordered},
         "gains": {t: list(teams[t].get("gains", [])) for t in ordered},

@@ -21,7 +21,7 @@ from teammind.agents.llm import LLMClient
 from teammind.agents.memory_tools import ExperienceHit, MemoryTools
 from teammind.graphs.config import RunConfig
 from teammind.graphs.trace import TraceWriter
-from teammind.memory import AdmissionDecision, MemoryBank
+from teammind.memory import MemoryBank
 
 if TYPE_CHECKING:
     from teammind.graphs.experience import UtilityFn
@@ -59,7 +59,6 @@ class RunRuntime:
         aggregator_llm: LLMClient | None = None,
         experience_bank: MemoryBank | None = None,
         utility: UtilityFn | None = None,
-        on_decision: Callable[[str, AdmissionDecision], None] | None = None,
     ) -> None:
         if config.memory and bank is None:
             raise ValueError("bank: a run with memory needs a MemoryBank; pass bank=MemoryBank(...) or set memory=False")
@@ -70,7 +69,6 @@ class RunRuntime:
         self.aggregator_llm = aggregator_llm
         self.experience_bank = experience_bank if experience_bank is not None else bank
         self.utility = utility
-        self.on_decision = on_decision  # (candidate id, decision): trainers keep the full feature vectors
         self.env_factory = env_factory
         self.agent_factory = agent_factory
         self.config = config

@@ -20,6 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from teammind.agents.base import AgentAction, LLMUsage, StepContext, step_key
 from teammind.agents.environment import Observation
 from teammind.agents.memory_tools import ExperienceHit, MemoryHit
+from teammind.graphs.episode import AdmissionRecord
 from teammind.graphs.runtime import RunRuntime, observation_dict
 from teammind.memory import Origin, StepCandidate
 
@@ -160,16 +161,14 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         rng = random.Random(zlib.crc32(salt.encode()))
         proposal = runtime.bank.evaluate(candidate, config.admission, sample=config.sample_admission, rng=rng)
         d = proposal.decision
-        if runtime.on_decision is not None:
-            runtime.on_decision(candidate.id, d)
         ts["proposed"] = ts["proposed"] + 1
         ts["pending"] = {"entry": proposal.entry.to_dict(), "admit": d.admit} if d.admit else None
         ts["admitted"] = ts["admitted"] + (1 if d.admit else 0)
         ts["record"] = {
             **(ts.get("record") or {}),
             "entry_id": proposal.entry.id,
-            "admission": {"policy": config.admission.name, "admit": d.admit, "probability": d.probability, "log_prob": d.log_prob,
-                          "features": d.features.summary()},
+            "admission": AdmissionRecord(policy=config.admission.name, admit=d.admit, probability=d.probability, log_prob=d.log_prob,
+                                         features=d.features.summary(), vector=d.features.vector()).to_dict(),
         }
         return {"teams": {team: ts}}
 

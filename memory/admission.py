@@ -128,7 +128,7 @@ class AdmissionPolicy(ABC):
 class AdmitAll(AdmissionPolicy):
     """Baseline: every step is shared (LTS's admit-all: fast, but floods the bank)."""
 
-    name = "admit-all"
+    name = "all"
 
     def admit_probability(self, features: AdmissionFeatures) -> float:
         return 1.0
@@ -137,7 +137,7 @@ class AdmitAll(AdmissionPolicy):
 class AdmitNone(AdmissionPolicy):
     """Baseline: nothing is shared (memory-free parallel teams)."""
 
-    name = "admit-none"
+    name = "none"
 
     def admit_probability(self, features: AdmissionFeatures) -> float:
         return 0.0
@@ -193,6 +193,7 @@ class LearnedAdmission(AdmissionPolicy):
         with torch.no_grad():
             self.net.layers[-1].bias.fill_(init_admit_bias)
         self.net.eval()
+        self.trained_on: str | None = None  # the environment spec it was trained on, kept in the checkpoint
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         return self.net(batch)
@@ -216,7 +217,9 @@ class LearnedAdmission(AdmissionPolicy):
         """Atomically write weights and config to `path` (a .safetensors file)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"hidden": self.hidden, "temperature": self.temperature, "feature_dim": FEATURE_DIM}
+        config: dict[str, Any] = {"hidden": self.hidden, "temperature": self.temperature, "feature_dim": FEATURE_DIM}
+        if self.trained_on:
+            config["trained_on"] = self.trained_on
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
         try:
@@ -243,6 +246,7 @@ class LearnedAdmission(AdmissionPolicy):
         policy = cls(hidden=int(config.get("hidden", 64)), temperature=float(config.get("temperature", 1.2)))
         policy.net.load_state_dict(load_file(str(path)))
         policy.net.eval()
+        policy.trained_on = config.get("trained_on")
         return policy
 
 
@@ -250,7 +254,7 @@ POLICIES: dict[str, type[AdmissionPolicy]] = {p.name: p for p in (AdmitAll, Admi
 
 
 def make_policy(spec: str) -> AdmissionPolicy:
-    """Policy from a CLI-style spec: 'admit-all', 'admit-none', 'novelty[:0.9]', 'learned[:path.safetensors]'."""
+    """Policy from an admission word: 'all', 'none', 'novelty[:0.9]', 'learned[:path.safetensors]' (no path: untrained)."""
     name, _, arg = spec.partition(":")
     if name not in POLICIES:
         raise InvalidFieldError("admission", f"unknown policy {spec!r}", f"use one of {sorted(POLICIES)}")

@@ -30,7 +30,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from teammind.rl.trajectory import Episode, TeamTrajectory
+from teammind.rl.trajectory import AdmissionStep, Episode, TeamTrajectory
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class StepCredit:
     usage_bonus: float
     token_cost: float
     saved_credit: float
+    decision: AdmissionStep | None = None  # the decision this credit is for (its vector is the policy's input)
 
 
 def assign_credit(
@@ -122,7 +123,7 @@ def assign_credit(
             usage = config.beta * ((1.0 if (read_by_other and good > 0) else 0.0) - baseline) if s.admit else 0.0
             tokens = config.lambda_tokens * s.value_tokens * s.reads_by_others / 1000.0 if s.admit else 0.0
             credit = config.lambda_saved * float(saved.get(s.entry_id or "", 0.0)) if s.admit else 0.0
-            out.append(StepCredit(traj.team, s.step, base + usage - tokens + credit, base, usage, tokens, credit))
+            out.append(StepCredit(traj.team, s.step, base + usage - tokens + credit, base, usage, tokens, credit, decision=s))
     return out
 
 

@@ -70,7 +70,7 @@ def plot_training(metrics: list[dict[str, Any]], path: str | Path, q_points: Seq
     base_all = next((m for m in evals if m["variant"] == "all"), None)
     if learned and base_all and base_all["admitted"]:
         a.plot([m["iteration"] for m in learned], [m["admitted"] / base_all["admitted"] for m in learned], "o-", color="black",
-               label="held-out: admitted vs admit-all")
+               label="held-out: admitted vs all")
     a.set(title="admission", xlabel="iteration", ylim=(0, 1.05))
     a.legend(fontsize=8)
 

@@ -21,7 +21,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,10 +32,11 @@ from teammind.agents.environment import Environment, Observation, StepResult
 from teammind.graphs.config import RunConfig
 from teammind.graphs.parallel import run_parallel_teams
 from teammind.graphs.runtime import RunRuntime
-from teammind.graphs.trace import TraceWriter, collapse_records
-from teammind.memory import AdmissionDecision, AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
+from teammind.graphs.episode import EpisodeRecord
+from teammind.graphs.trace import TraceWriter
+from teammind.memory import AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
 from teammind.suites import make_env_factory, scripted_agent_factory
-from teammind.rl.trajectory import Episode, episode_from_records
+from teammind.rl.trajectory import Episode, episode_from_record
 
 ADMISSION_VARIANTS = ("none", "all", "novelty", "learned")
 RETRIEVAL_VARIANTS = ("similarity", "q")
@@ -82,7 +83,6 @@ class RolloutResult:
     spec: RolloutSpec
     summary: dict[str, Any]
     episode: Episode
-    features: dict[str, np.ndarray] = field(default_factory=dict)  # candidate entry id -> admission feature vector
     wall_s: float = 0.0
 
     def decision_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,8 +90,8 @@ class RolloutResult:
         rows, admitted, log_probs = [], [], []
         for traj in self.episode.teams:
             for s in traj.steps:
-                if s.entry_id in self.features:
-                    rows.append(self.features[s.entry_id])
+                if s.vector is not None:
+                    rows.append(s.vector)
                     admitted.append(s.admit)
                     log_probs.append(s.log_prob)
         if not rows:
@@ -176,17 +176,11 @@ class RolloutContext:
             sample_seed=spec.sample_seed, experience_namespace=spec.experience_namespace if self.experience_bank is not None else None,
             experience_retrieval=retrieval_config(spec.retrieval, k2=3),
         )
-        features: dict[str, np.ndarray] = {}
-
-        def keep(candidate_id: str, decision: AdmissionDecision) -> None:
-            features[candidate_id] = decision.features.vector()
-
         trace = TraceWriter(None, keep=True)
         runtime = RunRuntime(
             self.envs.factory(spec.env), agent_factory(spec.agent, spec.env, self.llm), config,
             bank=self.step_bank if policy is not None else None, run_id=spec.episode_id, task_name=spec.env.replace(":", "-"),
             trace=trace, experience_bank=self.experience_bank, utility=self.utility_for(spec, qnet_weights, qnet_version),
-            on_decision=keep,
         )
         started = time.perf_counter()
         try:
@@ -194,9 +188,8 @@ class RolloutContext:
         finally:
             if policy is not None:
                 self.step_bank.delete_namespace(runtime.namespace)
-        records, _ = collapse_records(trace.records)
-        episode = episode_from_records(records, summary, task=f"{spec.env}#{spec.seed}")
-        return RolloutResult(spec=spec, summary=summary, episode=episode, features=features, wall_s=time.perf_counter() - started)
+        episode = episode_from_record(EpisodeRecord.from_records(trace.records), task=f"{spec.env}#{spec.seed}")
+        return RolloutResult(spec=spec, summary=summary, episode=episode, wall_s=time.perf_counter() - started)
 
 
 class PooledEnv(Environment):

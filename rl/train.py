@@ -169,6 +169,7 @@ class Training:
         self.experience_ns = ("teammind", "train-exp", self.run_dir.name or "run")
         torch.manual_seed(config.seed)
         self.policy = LearnedAdmission(hidden=config.hidden, seed=config.seed)
+        self.policy.trained_on = config.env
         self.trainer = AdmissionTrainer(self.policy, config.trainer)
         self.qnet = QNet(hidden=config.qnet_hidden)
         self.qnet_trainer = QNetTrainer(self.qnet)
@@ -260,17 +261,14 @@ class Training:
         returns = []
         for start in range(0, len(results), cfg.group):
             group = results[start: start + cfg.group]
-            credits = iter(assign_credit([r.episode for r in group], cfg.credit))
             returns += group_returns([r.episode for r in group], cfg.credit)
-            for r in group:
-                for traj in r.episode.teams:
-                    for s in traj.steps:
-                        c = next(credits)
-                        if s.entry_id in r.features:
-                            xs.append(r.features[s.entry_id])
-                            zs.append(s.admit)
-                            advs.append(c.advantage)
-                            old.append(s.log_prob)
+            for c in assign_credit([r.episode for r in group], cfg.credit):
+                s = c.decision
+                if s is not None and s.vector is not None:
+                    xs.append(s.vector)
+                    zs.append(s.admit)
+                    advs.append(c.advantage)
+                    old.append(s.log_prob)
         stats: dict[str, Any] = {"loss": 0.0, "p_admit": 0.0, "grad_norm": 0.0}
         if xs:
             stats = self.trainer.update(np.stack(xs), np.array(zs), np.array(advs, np.float32), np.array(old, np.float32),
@@ -371,7 +369,7 @@ class Training:
         if self.best is None or key > tuple(self.best["key"]):
             self.best = {**{k: row[k] for k in ("iteration", "success", "env_steps", "admitted")}, "key": list(key)}
             self.policy.save(self.run_dir / "best.safetensors")
-            self.log(f"selected the policy of iteration {row['iteration']} ({row['admitted']:.1f} admitted vs {base['admitted']:.1f} for admit-all)")
+            self.log(f"selected the policy of iteration {row['iteration']} ({row['admitted']:.1f} admitted vs {base['admitted']:.1f} for all)")
 
     # -- files -----------------------------------------------------------------------
     def _prepare_folder(self) -> None:

@@ -1,4 +1,4 @@
-"""Typed rollout records for training, built from run traces (graphs/trace.py).
+"""The training view of episodes, built from the typed episode record (graphs/episode.py).
 
 One *episode* is one run of K parallel teams on one task; one *team
 trajectory* is what a single team did in it; a *group* is G episodes of the
@@ -7,12 +7,15 @@ same task (the unit Learning to Share normalises advantages over).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from teammind.graphs.trace import load_trace
+import numpy as np
+
+from teammind.graphs.episode import EpisodeRecord
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class AdmissionStep:
     readers: frozenset[str] = frozenset()  # teams other than the writer that read the entry
     reads_by_others: int = 0  # how many times other teams read it
     features: dict[str, Any] = field(default_factory=dict)
+    vector: np.ndarray | None = field(default=None, compare=False)  # the policy's exact input at decision time
 
 
 @dataclass
@@ -52,35 +56,38 @@ class Episode:
 
 def episode_from_trace(path: str | Path, task: str = "") -> Episode:
     """Rebuild an episode from a trace file: who read which admitted entry, and each team's outcome."""
-    records, summary = load_trace(path)
-    if summary is None:
-        raise ValueError(f"trace: {path} has no summary line (the run did not finish); resume it first")
-    return episode_from_records(records, summary, task)
+    with Path(path).open(encoding="utf-8") as f:
+        try:
+            record = EpisodeRecord.from_records(json.loads(line) for line in f if line.strip())
+        except ValueError as err:
+            raise ValueError(f"trace: {path}: {err}") from None
+    return episode_from_record(record, task)
 
 
-def episode_from_records(records: list[dict[str, Any]], summary: dict[str, Any], task: str = "") -> Episode:
-    """The same from in-memory step records (collapsed, in order) and the run summary."""
+def episode_from_record(record: EpisodeRecord, task: str = "") -> Episode:
+    """The training view of an episode record: each team's admission decisions with who else read the entry, and outcomes."""
     readers: dict[str, set[str]] = defaultdict(set)
     read_counts: dict[str, int] = defaultdict(int)
-    for r in records:
-        for entry_id, writer in (r.get("read_writers") or {}).items():
-            if writer and writer != r["team"]:
-                readers[entry_id].add(r["team"])
+    for step in record.steps:
+        for entry_id, writer in step.read_writers.items():
+            if writer and writer != step.team:
+                readers[entry_id].add(step.team)
                 read_counts[entry_id] += 1
     by_team: dict[str, list[AdmissionStep]] = defaultdict(list)
-    for r in records:
-        adm = r.get("admission")
-        if not adm:
+    for step in record.steps:
+        adm = step.admission
+        if adm is None:
             continue
-        entry_id = r.get("entry_id")
-        by_team[r["team"]].append(
+        entry_id = step.entry_id
+        by_team[step.team].append(
             AdmissionStep(
-                team=r["team"], step=r["step"], admit=bool(adm["admit"]), probability=float(adm["probability"]),
-                log_prob=float(adm["log_prob"]), entry_id=entry_id, value_tokens=int(adm["features"].get("value_tokens", 0)),
+                team=step.team, step=step.step, admit=adm.admit, probability=adm.probability, log_prob=adm.log_prob,
+                entry_id=entry_id, value_tokens=int(adm.features.get("value_tokens", 0)),
                 readers=frozenset(readers.get(entry_id or "", set())), reads_by_others=read_counts.get(entry_id or "", 0),
-                features=dict(adm["features"]),
+                features=dict(adm.features), vector=adm.vector,
             )
         )
+    summary = record.summary
     teams_summary = summary["teams"]
     winners = sorted((t["steps"], name) for name, t in teams_summary.items() if t["success"])
     first = winners[0][1] if winners else None

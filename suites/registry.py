@@ -164,3 +164,48 @@ def shipped_qnet_path() -> Path:
     from teammind.suites.twx.checkpoints import QNET
 
     return QNET
+
+
+def trained_on(path: str | Path) -> str | None:
+    """The environment spec an admission checkpoint was trained on, or None if nothing records it.
+
+    Read from the checkpoint's own metadata (`teammind train` writes it), else
+    the provenance.json shipped beside it, else the config.json of the
+    training run folder it sits in.
+    """
+    import json
+    import re
+
+    from safetensors import safe_open
+
+    p = Path(path)
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            where = json.loads((f.metadata() or {}).get("config", "{}")).get("trained_on")
+    except (OSError, ValueError):
+        return None
+    if where:
+        return str(where)
+    provenance = p.parent / "provenance.json"
+    if provenance.is_file():
+        try:
+            records = json.loads(provenance.read_text(encoding="utf-8"))
+        except ValueError:
+            records = {}
+        stack = [records]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                if node.get("file") == p.name and isinstance(node.get("command"), str):
+                    m = re.search(r"--env\s+(\S+)", node["command"])
+                    if m:
+                        return m.group(1)
+                stack.extend(node.values())
+    config = p.parent / "config.json"
+    if config.is_file():
+        try:
+            env = json.loads(config.read_text(encoding="utf-8")).get("env")
+        except (ValueError, AttributeError):
+            env = None
+        return env if isinstance(env, str) else None
+    return None

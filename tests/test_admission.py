@@ -66,7 +66,7 @@ def test_loading_a_missing_checkpoint_says_what_to_do(tmp_path):
 
 
 def test_make_policy_parses_specs():
-    assert isinstance(make_policy("admit-all"), AdmitAll)
+    assert isinstance(make_policy("all"), AdmitAll)
     assert make_policy("novelty:0.8").threshold == 0.8
     with pytest.raises(InvalidFieldError, match="unknown policy"):
         make_policy("admit-some")

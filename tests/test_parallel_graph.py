@@ -94,7 +94,7 @@ def test_admit_none_and_memory_off_write_nothing(bank):
     s1 = run_parallel_teams(_runtime(bank, admission=AdmitNone()))
     rt = _runtime(None, memory=False)
     s2 = run_parallel_teams(rt)
-    assert s1["admitted"] == 0 and s2["admitted"] == 0 and s2["admission"] == "memory-off"
+    assert s1["admitted"] == 0 and s2["admitted"] == 0 and s2["admission"] == "none"
     assert bank.stats()["entries"] == 0
 
 

@@ -78,7 +78,7 @@ def test_each_folder_kind_is_detected_from_its_files(runs, suite_dir, tmp_path):
 def test_train_report_shows_command_evals_and_selected_checkpoint(runs):
     page = render_html(load_report(runs["train"]))
     assert "training run" in page and "<h1>" in page and runs["train"].name in page
-    assert "teammind train --env twx:coin --episodes 4 --group 2" in page  # the command, rebuilt from config.json
+    assert f"teammind train --spec {runs['train'] / 'spec.json'}" in page  # the command reruns the spec the folder ran
     assert "held-out evaluation: baselines, last and best learned policy" in page
     for row in ("none (baseline)", "all (baseline)", "learned (last)"):
         assert row in page
@@ -96,7 +96,7 @@ def test_eval_report_has_variant_rows_with_mean_std_and_ratio_to_none(runs):
     page = render_html(load_report(runs["eval"]))
     data = json.loads((runs["eval"] / "eval.json").read_text())
     assert "evaluation run" in page and "admission variants" in page and "retrieval stream" in page
-    assert "teammind eval --env twx:coin --seeds 0 --teams 2 --max-steps 6" in page
+    assert f"teammind eval --spec {runs['eval'] / 'spec.json'}" in page
     assert "env steps / none" in page and "×1.00" in page  # `none` against itself
     all_row = next(r for r in data["rows"] if r["variant"] == "all")
     assert f'{all_row["env_steps"]:.2f}<span class="sd">± {all_row["env_steps_std"]:.2f}</span>' in page
@@ -164,7 +164,7 @@ def test_images_are_inlined_as_data_uris(runs):
 
 def test_text_from_files_is_escaped(tmp_path):
     from teammind.rl import evaluate
-    from teammind.commands.eval import write_run_folder
+    from teammind.evaluation import write_run_folder
     from teammind.graphs.parallel import SUMMARY_KEYS
     from teammind.rl.evaluate import admission_rows
 
@@ -225,17 +225,20 @@ def test_headless_chromium_renders_the_page_to_a_real_image(runs, tmp_path):
     assert (pixels < 128).mean() > 0.01
 
 
-def test_the_eval_command_rebuilds_the_config_that_wrote_the_run(tmp_path):
+def test_the_report_command_reruns_the_spec_the_folder_ran(tmp_path):
     import shlex
 
     from teammind.cli import build_parser
-    from teammind.commands.eval import build_config
-    from teammind.rl.evaluate import EvalConfig
-    from teammind.reporting.report import eval_command
+    from teammind.commands.eval import spec_from_args
+    from teammind.reporting.report import load_report
+    from teammind.specs import EvalSpec
 
-    config = EvalConfig(env="twx:twc", seeds=(100, 101, 102), max_steps=120, variants=("none", "learned"), retrieval_variants=("q",),
-                        epochs=4, stream_tasks="fresh", failure_reward=0.0, stream_admission="learned",
-                        lessons_from=(1000, 1001, 1002), run_name="r1")
-    argv = shlex.split(eval_command(config.to_dict(), tmp_path))[1:]
-    rebuilt = build_config(build_parser().parse_args(argv))
-    assert rebuilt == config
+    spec = EvalSpec(env="twx:twc", seeds=(100, 101, 102), max_steps=120, variants=("none", "learned"), retrieval_variants=("q",),
+                    epochs=4, stream_tasks="fresh", failure_reward=0.0, stream_admission="learned",
+                    lessons_from=(1000, 1001, 1002), run_name="r1", out=str(tmp_path))
+    (tmp_path / "spec.json").write_text(spec.to_json())
+    (tmp_path / "eval.json").write_text(json.dumps({"rows": [], "retrieval_rows": [], "per_seed": [], "config": {"env": "twx:twc"}}))
+    command = load_report(tmp_path).command
+    argv = shlex.split(command)[1:]
+    assert argv[:2] == ["eval", "--spec"]
+    assert spec_from_args(build_parser().parse_args(argv)) == spec

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from teammind.memory import InvalidFieldError, MemoryBank
+from teammind.memory.embeddings import EMBEDDING_DIM
 from teammind.rl.q_learner import QNet, learn_from_episode
 from teammind.rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
 from teammind.rl.workers import ChromaServer, ExperienceStore, RolloutPool, port_open
@@ -32,6 +33,9 @@ def specs(seeds: range, *, tag: str, admission: str = "learned") -> list[Rollout
     ]
 
 
+MAX_SIMILARITY = 2 * EMBEDDING_DIM  # the first scalar after the task and key embeddings (AdmissionFeatures.vector)
+
+
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:
     """A summary without its timings (which differ run to run)."""
     return {k: v for k, v in summary.items() if k not in TIMING_KEYS}
@@ -41,9 +45,14 @@ def assert_same(a: list[RolloutResult], b: list[RolloutResult]) -> None:
     assert [r.spec for r in a] == [r.spec for r in b]
     for ra, rb in zip(a, b):
         assert comparable(ra.summary) == comparable(rb.summary), ra.spec.episode_id
-        for xa, xb in zip(ra.decision_batch(), rb.decision_batch()):
-            # fp32 matmuls sum in another order with another thread count: equal to float32 rounding
-            np.testing.assert_allclose(xa, xb, rtol=0, atol=1e-5)
+        (xa, za, la), (xb, zb, lb) = ra.decision_batch(), rb.decision_batch()
+        assert np.array_equal(za, zb)
+        np.testing.assert_allclose(la, lb, rtol=0, atol=1e-4)
+        if len(xa):
+            # fp32 matmuls sum in another order with another thread count: embeddings equal to float32 rounding
+            np.testing.assert_allclose(np.delete(xa, MAX_SIMILARITY, axis=1), np.delete(xb, MAX_SIMILARITY, axis=1), rtol=0, atol=1e-5)
+            # the nearest stored key's cosine comes from Chroma's index, whose distance kernels differ between processes by up to ~3e-4
+            np.testing.assert_allclose(xa[:, MAX_SIMILARITY], xb[:, MAX_SIMILARITY], rtol=0, atol=1e-3)
 
 
 @pytest.fixture(scope="module")

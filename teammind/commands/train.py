@@ -6,7 +6,7 @@
 Writes into --out: config.json, metrics.jsonl (one line per iteration and per
 evaluation), curves.png, checkpoints/ (safetensors + JSON, atomic), the final
 admission.safetensors (the policy selected on the held-out seeds: as few
-admissions as possible at admit-all's success and env steps; the last
+admissions as possible at the success and env steps of admission all; the last
 iteration's if none qualified), last.safetensors, selected.json,
 qnet.safetensors, and the experience store.
 """
@@ -21,7 +21,9 @@ from typing import Any
 
 from teammind.memory import InvalidFieldError
 from teammind.memory.files import atomic_write_text
+from teammind.commands.flags import errors_named_by_flag, spec_from_flags
 from teammind.rl.evaluate import parse_seeds
+from teammind.specs import TrainSpec
 
 
 def add_parser(subparsers: Any) -> None:
@@ -31,7 +33,7 @@ def add_parser(subparsers: Any) -> None:
     t, c = d.trainer, d.credit
     p = subparsers.add_parser("train", help="train the admission controller and experience Q-values with RL rollouts")
     p.add_argument("--env", default=d.env, help=f"environment spec (default {d.env})")
-    p.add_argument("--out", required=True, help="run folder (metrics, curves, checkpoints)")
+    p.add_argument("--out", default=None, help="run folder (spec.json, metrics, curves, checkpoints); required unless --spec names it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--episodes", type=int, default=d.episodes, help=f"training episodes (default {d.episodes})")
     p.add_argument("--group", type=int, default=d.group, help=f"G rollouts per task (default {d.group})")
@@ -60,15 +62,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--admission-budget", type=float, default=d.admission_budget,
                    help="target fraction of steps to admit; lambda-sparse then adapts by dual ascent (ours; default off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--spec", default=None, metavar="FILE", help="run this spec.json (flags that differ from their defaults override it)")
     p.add_argument("--json", default=None, help="write the last metrics line and file paths as JSON here")
     p.set_defaults(func=cmd_train)
 
 
 def build_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig the flags describe; errors name the flag."""
     from teammind.rl.admission_trainer import TrainerConfig
     from teammind.rl.credit import CreditConfig
-    from teammind.suites import make_env_factory
     from teammind.rl.train import TrainConfig
+    from teammind.suites import make_env_factory
 
     make_env_factory(args.env)  # a bad --env fails here, naming the field
     train = tuple(parse_seeds(args.train_seeds, "--train-seeds"))
@@ -89,16 +93,24 @@ def build_config(args: argparse.Namespace) -> Any:
     )
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from teammind.rl.train import Training
+def spec_from_args(args: argparse.Namespace) -> TrainSpec:
+    """The TrainSpec the flags describe; with --spec FILE, that file's spec (--out, --workers, --ray-address and --resume may change it)."""
+    if args.spec is None and args.out is None:
+        raise InvalidFieldError("--out", "is missing", "pass --out RUN_DIR (the run folder), or --spec RUN/spec.json")
+    if args.spec is not None:
+        values = {"out": args.out or "", "workers": args.workers, "ray_address": args.ray_address, "resume": args.resume}
+        return spec_from_flags(TrainSpec, values, args.spec)
+    return spec_from_flags(TrainSpec, {"out": args.out, "config": build_config(args), "workers": args.workers,
+                                       "ray_address": args.ray_address, "resume": args.resume}, None)
 
-    if args.workers < 0:
-        raise InvalidFieldError("--workers", f"is {args.workers}", "pass 0 (in this process) or a positive number")
-    config = build_config(args)
-    out = Path(args.out)
-    training = Training(config, out, workers=args.workers, ray_address=args.ray_address, resume=args.resume, progress=not args.quiet)
-    last = training.run()
-    evals = [m for m in training.metrics() if m.get("type") == "eval"]
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from teammind.api import train
+
+    spec = spec_from_args(args)
+    with errors_named_by_flag(TrainSpec):
+        result = train(spec, progress=not args.quiet)
+    config, evals = spec.config, result["evals"]
     print(f"done: {config.iterations} iterations, {config.iterations * config.episodes_per_iteration} episodes")
     for variant in ("none", "all"):
         base = next((m for m in evals if m["variant"] == variant), None)
@@ -108,18 +120,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if learned:
         m = learned[-1]
         print(f"  learned  (last, it {m['iteration']}) success {m['success']:.2f}  env steps {m['env_steps']:.1f}  admitted {m['admitted']:.1f}")
-    if training.best:
-        b = training.best
+    if result["selected"]:
+        b = result["selected"]
         print(f"  selected (it {b['iteration']}) success {b['success']:.2f}  env steps {b['env_steps']:.1f}  admitted {b['admitted']:.1f}"
               " -> admission.safetensors")
     else:
-        print("  selected: no evaluated policy matched admit-all's success and steps; admission.safetensors is the last one")
-    files = {"policy": str(out / "admission.safetensors"), "qnet": str(out / "qnet.safetensors"), "curves": str(out / "curves.png"),
-             "metrics": str(out / "metrics.jsonl")}
-    for name, path in files.items():
+        print("  selected: no evaluated policy matched the success and steps of all; admission.safetensors is the last one")
+    for name, path in result["files"].items():
         print(f"  {name:8s} {path}")
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps({"last": last, "files": files, "evals": evals}, indent=2))
+        atomic_write_text(Path(args.json), json.dumps({"last": result["last"], "files": result["files"], "evals": evals}, indent=2))
     return 0
 
 

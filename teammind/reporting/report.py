@@ -249,8 +249,7 @@ def _load_train(report: Report) -> None:
 
     if config:
         report.config, report.config_name = config, "config.json"
-        report.command = train_command(config, d)
-        report.command_note = "reconstructed from config.json; fields without a flag are in the configuration below"
+        report.command, report.command_note = spec_command(report, "train")
         report.facts.append(("environment", str(config.get("env", "?"))))
     planned = _planned_iterations(config)
     done = max((int(m.get("iteration", 0)) for m in train), default=0)
@@ -302,7 +301,7 @@ def _load_train(report: Report) -> None:
         report.tables.append(rows_table(
             "held-out evaluation: baselines, last and best learned policy", summary_rows, columns=columns,
             note=f"mean ± std over {_plural(len(seeds) if isinstance(seeds, list) else '?', 'held-out seed')}; "
-                 "ratios: env steps to the no-memory baseline (none), entries admitted to admit-all"))
+                 "ratios: env steps to the no-memory baseline (none), entries admitted to all"))
     if learned:
         report.tables.append(rows_table("learned policy at every evaluation", [with_ratios(m, "learned") for m in learned],
                                         columns=columns[1:]))
@@ -355,43 +354,13 @@ def _planned_iterations(config: dict[str, Any] | None) -> int | None:
         return None
 
 
-def train_command(config: dict[str, Any], run_dir: Path) -> str:
-    """The `teammind train` line that writes this config (flags from demos/train.py)."""
-    trainer = config.get("trainer") if isinstance(config.get("trainer"), dict) else {}
-    credit = config.get("credit") if isinstance(config.get("credit"), dict) else {}
-    args = ["teammind", "train"]
-
-    def flag(name: str, value: Any) -> None:
-        if value is not None:
-            args.extend([name, seeds_text(value) if isinstance(value, list) else str(value)])
-
-    flag("--env", config.get("env"))
-    for key in ("episodes", "group", "tasks_per_iteration", "teams", "max_steps"):
-        flag("--" + key.replace("_", "-"), config.get(key))
-    ts = config.get("train_seeds")
-    if isinstance(ts, list) and len(ts) == 2:
-        args.extend(["--train-seeds", f"{ts[0]}..{ts[1]}"])
-    flag("--eval-seeds", config.get("eval_seeds"))
-    flag("--eval-every", config.get("eval_every"))
-    if config.get("experiences"):
-        args.append("--experiences")
-    flag("--seed", config.get("seed"))
-    flag("--lr", trainer.get("lr"))
-    flag("--optimizer", trainer.get("optimizer"))
-    flag("--clip", trainer.get("clip"))
-    if trainer.get("epochs", 1) != 1:
-        flag("--update-epochs", trainer.get("epochs"))
-    flag("--beta", credit.get("beta"))
-    flag("--lambda-sparse", trainer.get("lambda_sparse", credit.get("lambda_sparse")))
-    flag("--lambda-first", credit.get("lambda_first"))
-    flag("--lambda-steps", credit.get("lambda_steps"))
-    if credit.get("center_usage"):
-        args.append("--center-usage")
-    flag("--lambda-tokens", credit.get("lambda_tokens"))
-    flag("--budget-lr", config.get("budget_lr"))
-    flag("--admission-budget", config.get("admission_budget"))
-    args.extend(["--out", str(run_dir)])
-    return shlex.join(args)
+def spec_command(report: Report, kind: str) -> tuple[str | None, str]:
+    """(the command that reruns the folder's spec.json, a note); no spec.json: no command."""
+    spec = report.run_dir / "spec.json"
+    if not spec.is_file():
+        return None, "no spec.json in this folder (written before runs kept their spec): the configuration below is what ran"
+    report.consumed.add(spec.name)
+    return shlex.join(["teammind", kind, "--spec", str(spec)]), "reruns spec.json, the spec this folder ran (configuration below)"
 
 
 # -- eval -------------------------------------------------------------------------------
@@ -407,8 +376,7 @@ def _load_eval(report: Report) -> None:
     config = data.get("config") if isinstance(data.get("config"), dict) else None
     if config:
         report.config, report.config_name = config, "eval.json: config"
-        report.command = eval_command(config, d)
-        report.command_note = "reconstructed from eval.json's config"
+        report.command, report.command_note = spec_command(report, "eval")
         for label, key in (("environment", "env"), ("agent", "agent"), ("teams (K)", "teams"), ("max steps per team", "max_steps")):
             if config.get(key) is not None:
                 report.facts.append((label, str(config[key])))
@@ -420,7 +388,7 @@ def _load_eval(report: Report) -> None:
     if rows:
         report.tables.append(rows_table(
             "admission variants", rows,
-            note=f"mean ± std over {_plural(_n_seeds(rows), 'seed')}; ratios: cost to the no-memory baseline (none), entries admitted to admit-all"))
+            note=f"mean ± std over {_plural(_n_seeds(rows), 'seed')}; ratios: cost to the no-memory baseline (none), entries admitted to all"))
     rrows = [r for r in data.get("retrieval_rows") or [] if isinstance(r, dict)]
     if rrows:
         epochs = rrows[0].get("epochs")
@@ -435,38 +403,6 @@ def _load_eval(report: Report) -> None:
                                         drop=("episode_id", "experiences_retrieved", "experiences_used"), collapsed=True))
     if not rows and not rrows:
         report.notes.append("eval.json has no rows and no retrieval_rows")
-
-
-def eval_command(config: dict[str, Any], run_dir: Path) -> str:
-    """The `teammind eval` line that writes this config (flags from demos/eval.py)."""
-    args = ["teammind", "eval"]
-    for key in ("env", "seeds", "teams", "max_steps", "agent"):
-        if config.get(key) is not None:
-            args.extend(["--" + key.replace("_", "-"), seeds_text(config[key]) if key == "seeds" else str(config[key])])
-    for key in ("llm", "model"):
-        if config.get(key):
-            args.extend(["--" + key, str(config[key])])
-    if config.get("variants"):
-        args.extend(["--variants", *map(str, config["variants"])])
-    if config.get("retrieval_variants"):
-        args.extend(["--retrieval-variants", *map(str, config["retrieval_variants"]), "--epochs", str(config.get("epochs"))])
-        if config.get("stream_tasks", "repeat") != "repeat":
-            args.extend(["--stream-tasks", str(config["stream_tasks"])])
-        if config.get("failure_reward", -1.0) != -1.0:
-            args.extend(["--failure-reward", str(config["failure_reward"])])
-    if config.get("lessons_from"):
-        args.extend(["--lessons-from", seeds_text(config["lessons_from"])])
-    if config.get("retrieval_variants") or config.get("lessons_from"):
-        args.extend(["--stream-admission", str(config.get("stream_admission"))])
-    for key in ("checkpoint", "qnet"):
-        if config.get(key):
-            args.extend(["--" + key, str(config[key])])
-    if config.get("workers"):
-        args.extend(["--workers", str(config["workers"])])
-    if config.get("run_name"):
-        args.extend(["--run-name", str(config["run_name"])])
-    args.extend(["--out", str(run_dir)])
-    return shlex.join(args)
 
 
 # -- suite ------------------------------------------------------------------------------
