@@ -1,4 +1,4 @@
-"""How few steps can admission alone buy? Rules that admit a step by its tool, side by side with admit-all.
+"""How few steps can admission alone buy? Rules that admit a step by its tool, side by side with `all`.
 
     python bench/admission_bound.py --env twx:twc --seeds 100..119 --rules put put,open put,move put,take all
 

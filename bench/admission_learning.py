@@ -14,7 +14,7 @@ bootstrap interval over the worlds: on twc one world's steps vary far more than
 the variants differ, so a ratio from 20 worlds moves by a few points.
 
 `--lessons-from A..B` (e.g. training worlds 1000..1099) first plays those
-worlds once with admit-all and stores every action that raised a score as a
+worlds once with `all` and stores every action that raised a score as a
 lesson (rl/evaluate.py); all, novelty and learned then read them on the test
 seeds, `none` stays memory-free, and an extra row `lessons only` has teams
 that read lessons but share no steps, to show what each part buys.
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (default 0: in this process)")
     p.add_argument("--lessons-from", default=None, metavar="A..B",
                    help="warm-up seeds whose score-raising actions every memory variant reads as lessons "
-                        "(rl/evaluate.py; played once, admit-all); default off: shared steps only")
+                        "(rl/evaluate.py; played once, `all`); default off: shared steps only")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "admission_learning.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
@@ -131,7 +131,7 @@ def spread(values: list[float]) -> tuple[float, float]:
 
 
 def plot_report(report: dict[str, Any], curves: list[tuple[str, Path]], path: Path) -> Path:
-    """Three panels: each run's validation curves (admitted and env steps against admit-all), and the test
+    """Three panels: each run's validation curves (admitted and env steps against `all`), and the test
     seeds' env steps and admitted entries per variant (bars, mean +- std over worlds; learned: over runs)."""
     fig, ax = _figure(1, 3, (16, 4))
     for name, run in curves:
@@ -140,8 +140,8 @@ def plot_report(report: dict[str, Any], curves: list[tuple[str, Path]], path: Pa
         base = next(r for r in rows if r["type"] == "eval" and r["variant"] == "all")
         ax[0][0].plot([r["iteration"] for r in ev], [r["admitted"] / base["admitted"] for r in ev], "o-", label=name)
         ax[0][1].plot([r["iteration"] for r in ev], [r["env_steps"] / base["env_steps"] for r in ev], "o-", label=name)
-    ax[0][0].set(title="validation seeds: admitted / admit-all", xlabel="iteration", ylim=(-0.05, 1.1))
-    ax[0][1].set(title="validation seeds: env steps / admit-all", xlabel="iteration")
+    ax[0][0].set(title="validation seeds: admitted / `all`", xlabel="iteration", ylim=(-0.05, 1.1))
+    ax[0][1].set(title="validation seeds: env steps / `all`", xlabel="iteration")
     ax[0][0].legend(fontsize=8)
     rows = {**report["baselines"], "learned": report["learned"]}
     names = list(rows)
@@ -187,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                                                               none["steps_by_seed"], seeds)
     summary["admitted_ratio_to_all"] = summary["admitted"] / all_["admitted"] if all_["admitted"] else None
     goals = {
-        "success >= admit-all": summary["success"] >= all_["success"],
+        "success >= all": summary["success"] >= all_["success"],
         "success >= no memory": summary["success"] >= none["success"],
         "env steps <= 50% of no memory": summary["env_steps_ratio_to_none"] <= 0.5,
-        "admitted <= 40% of admit-all": (summary["admitted_ratio_to_all"] or 0) <= 0.4,
+        "admitted <= 40% of all": (summary["admitted_ratio_to_all"] or 0) <= 0.4,
     }
     print(f"{setting['env']}, test seeds {args.seeds}, K={setting['teams']}, {setting['max_steps']} steps; learned = mean +- spread over {len(learned)} training runs")
     if lessons_from:

@@ -1,4 +1,4 @@
-"""What the embedder's cache of single texts saves: scripted teams with admit-all, cache on vs off, alternating.
+"""What the embedder's cache of single texts saves: scripted teams with `all`, cache on vs off, alternating.
 
     python bench/embed_cache.py --env twx:twc --seeds 100..105 --repeats 2
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder.cache_size = default_size
     same = steps["on"] == steps["off"]
     off, on = statistics.median(wall["off"]), statistics.median(wall["on"])
-    print(f"{args.env}, seeds {args.seeds}, K={args.teams}, admit-all; median of {args.repeats} passes each")
+    print(f"{args.env}, seeds {args.seeds}, K={args.teams}, `all`; median of {args.repeats} passes each")
     print(f"{'cache':>6s} {'wall s / pass':>14s} {'passes':>24s}")
     for setting, median in (("off", off), ("on", on)):
         print(f"{setting:>6s} {median:14.1f} {' '.join(f'{w:.1f}' for w in wall[setting]):>24s}")

@@ -1,4 +1,4 @@
-"""Side-by-side benchmark of parallel teams: no memory vs admit-all vs novelty threshold.
+"""Side-by-side benchmark of parallel teams: no memory vs `all` vs novelty threshold.
 
 Same environment, same seeds, one run: every variant plays every seed with K
 teams (scripted agents by default; `--agent llm` for the embedded LLM). Prints

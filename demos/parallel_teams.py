@@ -1,7 +1,7 @@
 """Demo: three teams solve one TextWorldExpress game in parallel over a shared bank.
 
 The Python-API version of `teammind run`. It plays the same seed three ways
-with scripted agents (no memory, admit-all, novelty admission) side by side,
+with scripted agents (no memory, `all`, novelty admission) side by side,
 then once with LLM agents on the embedded SmolLM2 server (skip with --no-llm).
 
     python -m teammind.demos.parallel_teams                  # twx:coin, seed 10

@@ -4,9 +4,9 @@
     python -m teammind.demos.train_admission --episodes 32 --out runs/demo-small
 
 Scripted teams play TextWorldExpress `coin` worlds. The controller starts
-near admit-all and learns, from which shared steps other teams actually read,
+near `all` and learns, from which shared steps other teams actually read,
 to keep only those; the held-out evaluation shows success, environment steps
-and entries admitted for no memory, admit-all and the learned policy side by
+and entries admitted for no memory, `all` and the learned policy side by
 side, and `curves.png` in the run folder shows how it got there.
 """
 

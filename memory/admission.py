@@ -1,7 +1,7 @@
 """The admission controller: which proposed steps enter the shared bank.
 
 After every agent step the team proposes a candidate entry; a policy scores it
-from features and admits or rejects it. Fixed baselines (admit-all, admit-none,
+from features and admits or rejects it. Fixed baselines (`all`, `none`,
 novelty threshold) and the learned policy share one interface, so graphs and
 trainers never care which one runs.
 
@@ -126,7 +126,7 @@ class AdmissionPolicy(ABC):
 
 
 class AdmitAll(AdmissionPolicy):
-    """Baseline: every step is shared (LTS's admit-all: fast, but floods the bank)."""
+    """Baseline: every step is shared (LTS's `all`: fast, but floods the bank)."""
 
     name = "all"
 
@@ -179,7 +179,7 @@ class LearnedAdmission(AdmissionPolicy):
         1.2); argmax decisions at inference do not depend on it.
     hidden: width of the two hidden layers.
     The output bias starts at +2 (p(admit) ~ 0.88): LTS found most steps worth
-    sharing (84.9% admitted), so learning starts near admit-all and prunes.
+    sharing (84.9% admitted), so learning starts near `all` and prunes.
     """
 
     name = "learned"

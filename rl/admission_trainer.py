@@ -46,7 +46,7 @@ class TrainerConfig:
         every parameter's step, so the small but consistent push of the
         sparsity term on the output bias moves as fast as the noisy usage
         signal that should separate entries, and the policy flips between
-        admit-all and admit-none; SGD keeps the terms in proportion.
+        `all` and `none`; SGD keeps the terms in proportion.
     """
 
     lr: float = 3e-3
@@ -112,7 +112,7 @@ class AdmissionTrainer:
                 pg = -logp * a
             # the sparsity weight is spread over the passes: the clip stops the policy-gradient part once a
             # decision moved far enough, nothing stops the sparsity part, so k passes of full weight would
-            # push every decision down k times as hard and flip the policy to admit-none
+            # push every decision down k times as hard and flip the policy to `none`
             loss = (pg + sparse / self.config.epochs * p_admit).mean()
             self.optimizer.zero_grad()
             loss.backward()

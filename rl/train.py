@@ -76,13 +76,13 @@ class TrainConfig:
         after every iteration, lambda <- max(0, lambda + budget_lr * (admitted
         fraction - budget)), so the controller keeps the budget's worth of the
         steps most likely to be read (ours: with a fixed lambda the policy sits
-        on a knife edge between admit-all and admit-none, see docs/training.md).
+        on a knife edge between `all` and `none`, see docs/training.md).
     budget_lr: step size of that dual ascent (ours).
-    select_tolerance: how many more held-out env steps than admit-all (as a
+    select_tolerance: how many more held-out env steps than `all` (as a
         fraction) a policy may need and still be selected (ours, 2%).
-    select_budget: a policy admitting at most this fraction of admit-all's
+    select_budget: a policy admitting at most this fraction of `all`'s
         entries (the target: 40%) is preferred, once it needs no more
-        steps than admit-all (see `Trainer._select`).
+        steps than `all` (see `Trainer._select`).
     """
 
     env: str = "twx:coin"
@@ -337,14 +337,14 @@ class Training:
     def _select(self, row: dict[str, Any]) -> None:
         """Keep the evaluated policy that best meets the goals on the held-out (validation) seeds.
 
-        Every rank needs success >= admit-all's. Rank 3: as few env steps as
-        admit-all (within select_tolerance) with 0 < admitted <= select_budget x
-        admit-all's; among those, the fewest env steps. Rank 2: as few env steps
-        as admit-all; among those, the fewest admitted. Rank 1: within the
+        Every rank needs success >= `all`'s. Rank 3: as few env steps as
+        `all` (within select_tolerance) with 0 < admitted <= select_budget x
+        `all`'s; among those, the fewest env steps. Rank 2: as few env steps
+        as `all`; among those, the fewest admitted. Rank 1: within the
         budget and fewer env steps than no memory; the fewest env steps. A policy
-        keeps admit-all's steps before it saves entries: ranking entries first
+        keeps `all`'s steps before it saves entries: ranking entries first
         kept a collapsing run's 20%-entries policy at 0.65x steps over its 47%
-        policy at admit-all's steps (docs/training.md, twc). Admitting nothing
+        policy at `all`'s steps (docs/training.md, twc). Admitting nothing
         is not an admission policy. The selected weights become
         RUN/admission.safetensors at the end (the last ones RUN/last.safetensors):
         model selection on validation worlds, so report final numbers with

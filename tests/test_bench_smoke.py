@@ -227,7 +227,7 @@ def test_lessons_curve_bench_plays_every_warm_up_count_on_the_same_worlds(tmp_pa
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert [p["warm_up_worlds"] for p in report["points"]] == [0, 2]
-    assert report["points"][0]["lessons"] == 0 and report["points"][1]["lessons"] >= 0
+    assert report["points"][0]["lessons"] == 0 and report["points"][1]["lessons"] > 0  # the warm-up worlds raised a score
     assert all(set(p["steps_by_seed"]) == set(report["none_steps_by_seed"]) == {"0", "1"} for p in report["points"])
     assert out.with_suffix(".png").is_file()
 

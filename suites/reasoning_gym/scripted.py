@@ -36,7 +36,7 @@ the agent's own hypothesis names):
   and tries first the ones they report passing.
 
 Teams spread over the list: a team picks the r-th of the hypotheses still
-open, r being its rank (`teammind.suites.twx.scripted._team_rank`), so K teams that see
+open, r being its rank (`teammind.agents.scripted.team_rank`), so K teams that see
 each other's claims test K different hypotheses per round.
 
 basic_arithmetic / chain_sum: ``calculate`` the expression from the question,
@@ -56,13 +56,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.base import AgentAction, StepContext
 from teammind.agents.environment import Observation
 from teammind.agents.memory_tools import MemoryHit, load_value_object
-from teammind.suites.twx.scripted import _team_rank
+from teammind.agents.scripted import ScriptedAgent, compact_key
 
 VALUE_VERSION = 1
-MAX_KEY_WORDS = 36
 
 # -- the hypothesis library -------------------------------------------------------------------
 
@@ -493,10 +492,11 @@ def parse_value(text: str, puzzle: str) -> dict[str, Any] | None:
 # -- the agent ----------------------------------------------------------------------------------
 
 
-class RGSolver(Agent):
+class RGSolver(ScriptedAgent):
     """Scripted reasoning-gym solver: hypothesis testing for arc_1d, the calculator for arithmetic."""
 
     name = "rg-solver"
+    missing_entry_uses_read = True
 
     def __init__(self, *, max_searches: int = 4, max_reads: int = 6, use_experiences: bool = True, order: str = "library") -> None:
         if order not in SOLVER_ORDERS:
@@ -525,7 +525,7 @@ class RGSolver(Agent):
         self.others_failed: set[str] = set()
         self.others_testing: set[str] = set()
         self.others_passed: set[str] = set()
-        self.read_ids: set[str] = set()
+        self._reset_reader()
         self._initialised = False
 
     # -- hooks --------------------------------------------------------------------------------
@@ -573,6 +573,13 @@ class RGSolver(Agent):
 
     # -- acting -----------------------------------------------------------------------------------
     def act(self, ctx: StepContext) -> AgentAction:
+        self.begin_step(ctx)
+        try:
+            return self._act(ctx)
+        finally:
+            self.end_step()
+
+    def _act(self, ctx: StepContext) -> AgentAction:
         if not self._initialised:
             self._start(ctx.observation)
         if self.kind == "arith":
@@ -603,8 +610,6 @@ class RGSolver(Agent):
 
     def _act_arc(self, ctx: StepContext) -> AgentAction:
         assert self.arc is not None
-        rank = _team_rank(ctx.team)
-        reads: list[str] = []
         hint = self._exp_hint(ctx)
         # 1. a PASS not answered yet: answer its prediction
         for name in self.order:
@@ -615,16 +620,16 @@ class RGSolver(Agent):
                 return AgentAction(action=f"answer {pred}", key=key, value=self._value(None), tool="answer", experiences=used)
         # 2. what other teams report (skips and hints), then the next hypothesis to test
         if ctx.memory is not None:
-            self._consult(ctx, reads, rank)
-        choice, used = self._next_hypothesis(rank, hint)
+            self._consult()
+        choice, used = self._next_hypothesis(self._rank, hint)
         if choice is None:
             test = " ".join(str(x) for x in self.arc[1])
             key = self._key("no hypothesis of the library fits the examples; answering the test input unchanged")
-            return AgentAction(action=f"answer {test}", key=key, value=self._value(None), tool="answer", reads=reads)
+            return AgentAction(action=f"answer {test}", key=key, value=self._value(None), tool="answer", reads=list(self._reads))
         action = "python\n" + program(BY_NAME[choice], *self.arc)
         return AgentAction(
             action=action, key=self._key(self._progress() + f"testing {choice} next"), value=self._value(choice), tool="python",
-            reads=reads, experiences=[used] if used else [],
+            reads=list(self._reads), experiences=[used] if used else [],
         )
 
     def _open(self) -> list[str]:
@@ -648,28 +653,21 @@ class RGSolver(Agent):
         return remaining[rank % len(remaining)], None
 
     # -- memory --------------------------------------------------------------------------------------
-    def _consult(self, ctx: StepContext, reads: list[str], rank: int) -> None:
-        """Read other teams' reports on this puzzle: the retrieve node's hits, then searches for the next candidates."""
-        assert ctx.memory is not None
+    def _consult(self) -> None:
+        """Read other teams' reports on this puzzle: the retrieve node's hits, then searches for the next candidates.
+
+        A failing search ends the consultation for this step.
+        """
         prefix = f"arc puzzle {self.puzzle}:"
-        budget = {"searches": self.max_searches, "reads": self.max_reads}
 
         def take(hits: list[MemoryHit]) -> None:
             for h in hits:
-                if budget["reads"] <= 0:
+                if self._reads_left() <= 0:
                     return
-                if h.team == ctx.team or h.id in self.read_ids or not h.key.startswith(prefix):
+                if h.id in self.read_ids or not h.key.startswith(prefix):
                     continue
-                self.read_ids.add(h.id)
-                try:
-                    text = ctx.memory.read_memory(h.id)  # type: ignore[union-attr]
-                except Exception:  # noqa: BLE001, S112 - a failing bank must not stop the team
-                    continue
-                budget["reads"] -= 1
-                if text is None:
-                    continue
-                reads.append(h.id)
-                v = parse_value(text, self.puzzle)
+                text = self._read_text(h)
+                v = parse_value(text, self.puzzle) if text is not None else None
                 if v is None:
                     continue
                 self.others_failed.update(v["failed"])
@@ -677,21 +675,17 @@ class RGSolver(Agent):
                 if v["testing"]:
                     self.others_testing.add(v["testing"])
 
-        take(list(ctx.hits or ()))
-        searched: set[str] = set()
+        take(self._other_hits())
         queries = [f"{prefix} hypotheses that FAIL on the examples; testing next"]
-        while budget["searches"] > 0 and budget["reads"] > 0:
+        while self._searches_left() > 0 and self._reads_left() > 0:
             remaining = self._open()
-            upcoming = remaining[: (rank % max(1, len(remaining))) + 2]
+            upcoming = remaining[: (self._rank % max(1, len(remaining))) + 2]
             queries += [f"{prefix} hypothesis {n} FAILS on the examples; testing {n}" for n in upcoming]
-            query = next((q for q in queries if q not in searched), None)
+            query = next((q for q in queries if q not in self._searched), None)
             if query is None:
                 return
-            searched.add(query)
-            budget["searches"] -= 1
-            try:
-                hits = list(ctx.memory.search_memory(query))
-            except Exception:  # noqa: BLE001
+            hits = self._search(query)
+            if self._search_failed:
                 return
             take(hits)
 
@@ -706,8 +700,7 @@ class RGSolver(Agent):
         return f"hypothesis {last} {verdict} on the examples; "
 
     def _key(self, text: str) -> str:
-        words = f"arc puzzle {self.puzzle}: {text}".split()
-        return " ".join(words[:MAX_KEY_WORDS])
+        return compact_key(f"arc puzzle {self.puzzle}: {text}")
 
     def _value(self, testing: str | None) -> str:
         value = {

@@ -25,7 +25,7 @@ How it plays:
 * Then ``focus on X``, ``pick up X``, ``teleport to <box room>``, ``move X to
   <box>`` (the referent ScienceWorld offers for the held thing).
 * Exploration: rooms in sorted order rotated by the team's index
-  (`_team_rank` x `ROOM_STRIDE`), so teams spread out; rooms known (from
+  (`team_rank` x `ROOM_STRIDE`), so teams spread out; rooms known (from
   experience) to have held a right thing come first.
 
 Shared memory (data only; every value is parsed defensively and own sight
@@ -64,13 +64,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.base import AgentAction, StepContext
 from teammind.agents.environment import Observation
-from teammind.agents.memory_tools import BudgetedMemoryReader, MemoryHit, load_value_object
-from teammind.suites.twx.scripted import _team_rank
+from teammind.agents.memory_tools import MemoryHit, load_value_object
+from teammind.agents.scripted import ScriptedAgent, compact_key
 
 VALUE_VERSION = 1
-MAX_KEY_WORDS = 36
 ROOM_STRIDE = 3  # team k starts its room tour 3k rooms further along the sorted room list
 
 FIND_TASKS = ("find-animal", "find-living-thing", "find-non-living-thing", "find-plant")
@@ -217,7 +216,7 @@ class _State:
     rejected: set[str] = field(default_factory=set)  # actions ScienceWorld did not understand (e.g. things inside a closed hive)
 
 
-class SciWorldScripted(BudgetedMemoryReader, Agent):
+class SciWorldScripted(ScriptedAgent):
     """Explores rooms, focuses on a thing of the task's category, carries it to the box; shares what rooms hold."""
 
     name = "sciworld-scripted"
@@ -234,12 +233,7 @@ class SciWorldScripted(BudgetedMemoryReader, Agent):
         self._initialised = False
         # from other teams (re-read after a resume)
         self.shared: dict[str, list[str]] = {}  # room -> things another team reported there
-        self.read_ids: set[str] = set()
-        self._ctx: StepContext | None = None
-        self._reads: list[str] = []
-        self._searched: set[str] = set()
-        self._rank = 0
-        self._team = ""
+        self._reset_reader()
 
     def reset(self, observation: Observation) -> None:
         self._clear()
@@ -391,16 +385,11 @@ class SciWorldScripted(BudgetedMemoryReader, Agent):
     def act(self, ctx: StepContext) -> AgentAction:
         if not self._initialised:
             self._ingest(None, ctx.observation)
-        self._ctx = ctx
-        self._rank = _team_rank(ctx.team)
-        self._team = ctx.team
-        self._reads = []
-        self._searched = set()
+        self.begin_step(ctx)
         planned = self._plan_step(ctx)
         action = planned[0] if planned is not None else self._choose(ctx)
         key, value = self._describe(action)
-        reads = list(self._reads)
-        self._ctx = None
+        reads = self.end_step()
         return AgentAction(
             action=action, key=key, value=value, tool=action.split(" ", 1)[0], reads=reads,
             experiences=[planned[1]] if planned is not None else [],
@@ -557,10 +546,7 @@ class SciWorldScripted(BudgetedMemoryReader, Agent):
             key = f"{cat} found in the {room}: {', '.join(cands)}; {action}"
         else:
             key = f"in the {room}, no {cat}; {action}; contains: {', '.join(things) or 'nothing'}"
-        words = key.split()
-        if len(words) > MAX_KEY_WORDS:
-            key = " ".join(words[:MAX_KEY_WORDS])
-        return key, json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return compact_key(key), json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 __all__ = [

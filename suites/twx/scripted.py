@@ -67,19 +67,18 @@ from __future__ import annotations
 import heapq
 import json
 import re
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammind.agents.base import Agent, AgentAction, StepContext
+from teammind.agents.base import AgentAction, StepContext
 from teammind.agents.environment import Observation
-from teammind.agents.memory_tools import BudgetedMemoryReader, ExperienceHit, MemoryHit, load_value_object
+from teammind.agents.memory_tools import ExperienceHit, MemoryHit, load_value_object
+from teammind.agents.scripted import ScriptedAgent, compact_key, team_rank
 
 VALUE_VERSION = 1
 DIRS: tuple[str, ...] = ("north", "east", "south", "west")
 OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
-MAX_KEY_WORDS = 36  # the bank accepts 40
 CLAIM_PENALTY = 3.0  # extra cost of a frontier another team is already heading to
 SPREAD = 0.75  # with shared memory: extra cost per rank of a frontier's direction in this team's rotated order
 
@@ -165,7 +164,7 @@ class _Candidate:
     target: str | None  # the room behind it (None: unknown, behind a closed door)
 
 
-class TWXExplorer(BudgetedMemoryReader, Agent):
+class TWXExplorer(ScriptedAgent):
     """Heuristic TextWorldExpress explorer that shares a map through the team memory."""
 
     name = "twx-explorer"
@@ -210,13 +209,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         self.reported: dict[str, str] = {}  # needed object -> room, from other teams' reports
         self.bad_places: set[tuple[str, str]] = set()  # (object, room) reports that proved wrong
         self.shared_edges: set[tuple[str, str, str]] = set()  # (room, dir, room) from reported paths
-        self.read_ids: set[str] = set()
-        self._searched: set[str] = set()  # queries already run this step
-        self._reads: list[str] = []  # ids read this step
-        self._ctx: StepContext | None = None
-        self._team_rank = 0
+        self._reset_reader()
         self._n_teams = 1
-        self._team = ""
         self._initialised = False
         self._exp_places: dict[str, tuple[str, str]] = {}  # twc: item -> (place, experience id), from a past success
         self._exp_used: str | None = None  # the experience this step's action followed
@@ -407,13 +401,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             m = _ROOM_RE.match(ctx.observation.text or "")
             if m:
                 self._ingest(None, ctx.observation)
-        self._searched = set()
-        reads: list[str] = []
-        self._team_rank = _team_rank(ctx.team)
+        self.begin_step(ctx)
         self._n_teams = ctx.n_teams
-        self._team = ctx.team
-        self._ctx = ctx
-        self._reads = reads
         if ctx.memory is not None:
             if self.kind == "twc":
                 self._consult_placements()  # first: a known place saves the most steps
@@ -432,9 +421,9 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         else:
             action, target = self._choose(ctx.observation)
         key, value = self._describe(action, target, ctx.observation)
-        self._ctx = None
+        reads = self.end_step()
         used = [planned[1]] if planned is not None else ([self._exp_used] if self._exp_used else [])
-        return AgentAction(action=action, key=key, value=value, tool=action.split(" ", 1)[0], reads=list(reads), experiences=used)
+        return AgentAction(action=action, key=key, value=value, tool=action.split(" ", 1)[0], reads=reads, experiences=used)
 
     @staticmethod
     def _plan_step(ctx: StepContext) -> tuple[str, str] | None:
@@ -614,7 +603,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         pairs = sorted((item, place) for item in carried if self._known_place(item) is None and not self._hint_elsewhere(item)
                        for place in self._places(room) if not self._is_wrong(item, room, place))
         k = max(1, self._n_teams)
-        start = (self._team_rank % k) * len(pairs) // k
+        start = (self._rank % k) * len(pairs) // k
         for item, place in pairs[start:] + pairs[:start]:
             if self._known_place(item) is not None:
                 continue
@@ -867,7 +856,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
     def _dir_rank(self, direction: str | None) -> int:
         if direction is None:
             return len(DIRS)
-        order = DIRS[self._team_rank % 4 :] + DIRS[: self._team_rank % 4]
+        order = DIRS[self._rank % 4 :] + DIRS[: self._rank % 4]
         return order.index(direction) if direction in order else len(DIRS)
 
     def _step_towards(self, goal: str, obs: Observation) -> str | None:
@@ -960,7 +949,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
         step = self._hop(direction, nxt, obs)
         return (step, best.target or best.room) if step is not None else None
 
-    # -- reading the shared memory (searching and reading: BudgetedMemoryReader) ------------------
+    # -- reading the shared memory (searching and reading: ScriptedAgent) ------------------------
     def _spreading(self) -> bool:
         if self.spread is not None:
             return self.spread
@@ -968,8 +957,8 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
 
     def _yields_to(self, teams: Any) -> bool:
         """Whether a claim by any of `teams` outranks this team (lower rank first; symmetric teams must not all swerve)."""
-        me = (self._team_rank, self._team)
-        return any((_team_rank(t), t) < me for t in teams)
+        me = (self._rank, self._team)
+        return any((team_rank(t), t) < me for t in teams)
 
     def _read(self, hit: MemoryHit) -> dict[str, Any] | None:
         text = self._read_text(hit)
@@ -1167,10 +1156,7 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
             value["map"] = {a: sorted(b) for a, b in sorted(self.map_adj.items())}
         if self.recipe is not None and self.kind == "cookingworld":
             value["recipe"] = {"ingredients": list(self.recipe.ingredients), "directions": list(self.recipe.directions)}
-        words = key.split()
-        if len(words) > MAX_KEY_WORDS:
-            key = " ".join(words[:MAX_KEY_WORDS])
-        return key, json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return compact_key(key), json.dumps(value, separators=(",", ":"), sort_keys=True)
 
     def describe_outcome(self, action: str, observation: Observation) -> tuple[str, str] | None:
         """twc: a put's result (right or wrong place) is the step's entry, readable by the others next round."""
@@ -1192,12 +1178,6 @@ class TWXExplorer(BudgetedMemoryReader, Agent):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-def _team_rank(team: str) -> int:
-    """A stable small integer per team: its trailing number if it has one, else a CRC of the name."""
-    m = re.search(r"(\d+)$", team or "")
-    return int(m.group(1)) if m else zlib.crc32((team or "").encode())
 
 
 def _verb(direction: str) -> str:
