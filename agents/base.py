@@ -10,9 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from teammind.agents.environment import Observation
-from teammind.agents.memory_tools import ExperienceHit, MemoryHit, MemoryTools
+from teammind.agents.memory_tools import ExperienceHit, MemoryHit
+
+if TYPE_CHECKING:
+    from teammind.agents.team_memory import TeamMemory
 
 
 @dataclass
@@ -46,7 +50,7 @@ class StepContext:
     step_index: int
     max_steps: int
     team: str
-    memory: MemoryTools | None  # None when the run has no shared memory
+    memory: TeamMemory | None  # None when the run has no shared memory
     hits: list[MemoryHit] = field(default_factory=list)  # what the retrieve node found for this step
     history: list[tuple[str, str]] = field(default_factory=list)  # this team's (action, observation) so far
     experiences: list[ExperienceHit] = field(default_factory=list)  # past episodes retrieved at episode start (best first)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from teammind.memory import AdmissionDecision
+
 
 def encode_vector(vector: np.ndarray) -> str:
     """float32 bytes as base64: exact, and a quarter of the size of JSON numbers."""
@@ -44,6 +46,12 @@ class AdmissionRecord:
         if self.vector is not None:
             out["vector"] = encode_vector(self.vector)
         return out
+
+    @classmethod
+    def from_decision(cls, policy: str, decision: AdmissionDecision) -> "AdmissionRecord":
+        """The record of a decision as the policy took it (its feature vector included)."""
+        return cls(policy=policy, admit=decision.admit, probability=decision.probability, log_prob=decision.log_prob,
+                   features=decision.features.summary(), vector=decision.features.vector())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AdmissionRecord":

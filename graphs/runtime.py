@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from teammind.agents.base import Agent
 from teammind.agents.environment import EnvFactory, Environment, Observation
 from teammind.agents.llm import LLMClient
-from teammind.agents.memory_tools import ExperienceHit, MemoryTools
+from teammind.agents.memory_tools import ExperienceHit
+from teammind.agents.team_memory import TeamMemory
 from teammind.graphs.config import RunConfig
 from teammind.graphs.trace import TraceWriter
 from teammind.memory import MemoryBank
@@ -33,7 +34,7 @@ AgentFactory = Callable[[str], Agent]  # team id -> a fresh agent
 class TeamRuntime:
     env: Environment
     agent: Agent
-    memory: MemoryTools | None
+    memory: TeamMemory | None
     observation: Observation
     history: list[tuple[str, str]] = field(default_factory=list)
 
@@ -98,7 +99,10 @@ class RunRuntime:
             obs = env.step(action).observation
             agent.observe(action, obs)
             history.append((action, obs.text))
-        memory = MemoryTools(self.bank, self.namespace, team, self.config.retrieval) if self.bank is not None else None
+        memory = None
+        if self.bank is not None:
+            memory = TeamMemory(self.bank, self.namespace, team, self.config.retrieval, admission=self.config.admission,
+                                task=obs.task, n_teams=self.config.teams, max_steps=self.config.max_steps, episode=self.run_id)
         rt = TeamRuntime(env=env, agent=agent, memory=memory, observation=obs, history=history)
         with self._lock:
             self._teams[team] = rt

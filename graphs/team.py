@@ -20,9 +20,9 @@ from langgraph.graph import END, START, StateGraph
 from teammind.agents.base import AgentAction, LLMUsage, StepContext, step_key
 from teammind.agents.environment import Observation
 from teammind.agents.memory_tools import ExperienceHit, MemoryHit
+from teammind.agents.team_memory import StepDraft
 from teammind.graphs.episode import AdmissionRecord
 from teammind.graphs.runtime import RunRuntime, observation_dict
-from teammind.memory import Origin, StepCandidate
 
 
 class TeamState(TypedDict, total=False):
@@ -151,15 +151,13 @@ def build_team_graph(runtime: RunRuntime) -> Any:
             ts["pending"] = None
             return {"teams": {team: ts}}
         step = ts["steps"] - 1
-        candidate = StepCandidate(
-            namespace=runtime.namespace, task=ts["observation"]["task"], key=pending["key"], value=pending["value"],
-            origin=Origin(team=team, agent=type(runtime.team(team, ts["actions"]).agent).__name__, step=step, episode=runtime.run_id),
-            tool=pending["tool"], error=False, step_index=step, max_steps=config.max_steps, n_teams=config.teams,
-            id=f"{runtime.run_id}-{team}-{step}",
-        )
+        rt = runtime.team(team, ts["actions"])
+        assert rt.memory is not None
+        draft = StepDraft(key=pending["key"], value=pending["value"], tool=pending["tool"], step_index=step,
+                          entry_id=f"{runtime.run_id}-{team}-{step}", agent=type(rt.agent).__name__, task=ts["observation"]["task"])
         salt = f"{config.seed}/{team}/{step}" if config.sample_seed == 0 else f"{config.seed}/{config.sample_seed}/{team}/{step}"
         rng = random.Random(zlib.crc32(salt.encode()))
-        proposal = runtime.bank.evaluate(candidate, config.admission, sample=config.sample_admission, rng=rng)
+        proposal = rt.memory.evaluate(draft, sample=config.sample_admission, rng=rng)
         d = proposal.decision
         ts["proposed"] = ts["proposed"] + 1
         ts["pending"] = {"entry": proposal.entry.to_dict(), "admit": d.admit} if d.admit else None
@@ -167,8 +165,7 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         ts["record"] = {
             **(ts.get("record") or {}),
             "entry_id": proposal.entry.id,
-            "admission": AdmissionRecord(policy=config.admission.name, admit=d.admit, probability=d.probability, log_prob=d.log_prob,
-                                         features=d.features.summary(), vector=d.features.vector()).to_dict(),
+            "admission": AdmissionRecord.from_decision(config.admission.name, d).to_dict(),
         }
         return {"teams": {team: ts}}
 

@@ -1,6 +1,6 @@
 """teammind: parallel LangGraph agent teams over one shared memory bank whose admission and retrieval are learned.
 
-The public facade: the bank, the specs and the three verbs (`run`, `evaluate`, `train`). Layers, each importable on its own: `teammind.memory` (the
+The public facade: the bank, the specs, the three verbs (`run`, `evaluate`, `train`) and `ParallelTeams` for your own teams. Layers, each importable on its own: `teammind.memory` (the
 bank), `teammind.agents`, `teammind.graphs`, `teammind.suites`, `teammind.rl`.
 """
 
@@ -23,7 +23,25 @@ from teammind.specs import EvalSpec, RunSpec, TrainSpec
 
 __version__ = "0.1.0"
 
-__all__ = [
+_LAZY = {
+    "ParallelTeams": ("teammind.teams", "ParallelTeams"),
+    "TeamMemory": ("teammind.agents.team_memory", "TeamMemory"),
+    "TeamOutput": ("teammind.graphs.parallel_teams", "TeamOutput"),
+    "TeamsResult": ("teammind.graphs.parallel_teams", "TeamsResult"),
+}
+
+
+def __getattr__(name: str):
+    """The team API imports LangGraph and LangChain on first use, so `import teammind` stays quick."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'teammind' has no attribute {name!r}")
+
+
+__all__ = [*_LAZY, 
     "AdmissionPolicy", "AdmitAll", "AdmitNone", "BankStore", "Entry", "InvalidFieldError", "LearnedAdmission", "MemoryBank",
     "MemoryBankError", "NoveltyThreshold", "RetrievalConfig", "EvalSpec", "RunSpec", "TrainSpec", "evaluate", "run", "train", "__version__",
 ]

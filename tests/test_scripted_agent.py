@@ -18,7 +18,7 @@ pytest.importorskip("textworld_express")
 
 from teammind.agents.base import AgentAction, StepContext  # noqa: E402
 from teammind.agents.environment import Environment, Observation  # noqa: E402
-from teammind.agents.memory_tools import MemoryTools  # noqa: E402
+from teammind.agents.team_memory import TeamMemory  # noqa: E402
 from teammind.suites.twx.scripted import TWXExplorer, parse_value  # noqa: E402
 from teammind.memory import AdmitAll, MemoryBank  # noqa: E402
 from teammind.memory.bank import StepCandidate  # noqa: E402
@@ -29,7 +29,7 @@ MAX_STEPS = 30
 TEAMS = ("team0", "team1", "team2")
 
 
-def play(env: Environment, seed: int, agent: TWXExplorer, *, team: str = "team0", memory: MemoryTools | None = None,
+def play(env: Environment, seed: int, agent: TWXExplorer, *, team: str = "team0", memory: TeamMemory | None = None,
          max_steps: int = MAX_STEPS) -> tuple[list[AgentAction], list[Observation]]:
     obs = env.reset(seed)
     agent.reset(obs)
@@ -146,7 +146,7 @@ def test_untrusted_memory_does_not_derail_the_explorer(coin_envs, shared_bank):
     ]
     for key, value in junk:
         shared_bank.add_step(ns, key, value, origin=evil)
-    tools = MemoryTools(shared_bank, ns, "team0")
+    tools = TeamMemory(shared_bank, ns, "team0")
     actions, observations = play(env, seed, TWXExplorer(), memory=tools, max_steps=60)
     assert observations[-1].success, [a.action for a in actions]
     assert len(actions) <= len(alone) + 12  # lies cost a detour, never the task
@@ -180,7 +180,7 @@ def run_lockstep(envs: dict[str, Environment], seed: int, bank: MemoryBank | Non
     agents = {t: TWXExplorer() for t in teams}
     for t in teams:
         agents[t].reset(obs[t])
-    tools = {t: MemoryTools(bank, ns, t) if bank is not None else None for t in teams}
+    tools = {t: TeamMemory(bank, ns, t) if bank is not None else None for t in teams}
     steps = {t: 0 for t in teams}
     success = {t: False for t in teams}
     active, rnd, first, at_first, reads, log = list(teams), 0, None, 0, 0, []

@@ -6,7 +6,8 @@ import zlib
 
 from teammind.agents.base import AgentAction, StepContext
 from teammind.agents.environment import Observation
-from teammind.agents.memory_tools import MemoryHit, MemoryTools
+from teammind.agents.memory_tools import MemoryHit
+from teammind.agents.team_memory import TeamMemory
 from teammind.agents.scripted import BANK_KEY_WORDS, MAX_KEY_WORDS, ScriptedAgent, compact_key, team_rank
 from teammind.memory import Entry, Origin
 
@@ -114,7 +115,7 @@ def test_reader_skips_the_teams_own_entries(bank) -> None:
     for team in ("team-0", "team-1"):
         bank.add(Entry.new(NS, f"coin is in the kitchen ({team})", f"from {team}", origin=Origin(team=team)))
     agent = Reader()
-    agent.begin_step(ctx_for(MemoryTools(bank, NS, "team-0")))
+    agent.begin_step(ctx_for(TeamMemory(bank, NS, "team-0")))
     found = agent._search("coin is in the kitchen")
     assert [h.team for h in found] == ["team-1"]
     assert read_all(agent, "where is the coin") == ["from team-1"]

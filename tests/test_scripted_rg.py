@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("reasoning_gym", reason="needs the envs extra: pip install -e '.[envs]'")
 
 from teammind.agents.base import StepContext
-from teammind.agents.memory_tools import ExperienceHit, MemoryTools
+from teammind.agents.memory_tools import ExperienceHit
+from teammind.agents.team_memory import TeamMemory
 from teammind.suites.reasoning_gym.scripted import BY_NAME, HELPERS, HYPOTHESES, RGSolver, hypothesis_of, parse_arc, parse_value
 from teammind.memory import AdmitAll, Entry, MemoryBank, Origin
 from teammind.suites.reasoning_gym.env import make_factory
@@ -116,7 +117,7 @@ def test_a_team_skips_hypotheses_another_team_reported_failing(tmp_path):
     agent.reset(obs)
     names = [h.name for h in HYPOTHESES]
     entry_id = _report(bank, ns, agent.puzzle, names[:10], names[10])
-    memory = MemoryTools(bank, ns, "team-0")
+    memory = TeamMemory(bank, ns, "team-0")
     act = agent.act(StepContext(task=obs.task, observation=obs, step_index=0, max_steps=BUDGET, team="team-0", memory=memory))
     assert entry_id in act.reads
     assert hypothesis_of(act.action) == names[11]  # the first hypothesis nobody failed or is testing

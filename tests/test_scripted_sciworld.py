@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("scienceworld", reason="needs the envs extra: pip install -e '.[envs]'")
 
 from teammind.agents.base import StepContext
-from teammind.agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit, MemoryTools
+from teammind.agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit
+from teammind.agents.team_memory import TeamMemory
 from teammind.suites.scienceworld.scripted import SciWorldScripted, compress_plan, is_animal, is_non_living, is_plant, lifespan, parse_value
 from teammind.graphs.config import RunConfig
 from teammind.graphs.parallel import SUMMARY_KEYS, run_parallel_teams
@@ -117,8 +118,8 @@ def test_a_second_team_with_shared_memory_needs_fewer_steps(animal_env, tmp_path
     seed = 4
     alone = play(animal_env, seed, team="team-1")
     bank = MemoryBank(tmp_path / "bank")
-    first = play(animal_env, seed, team="team-0", memory=MemoryTools(bank, NS, "team-0"))
-    second = play(animal_env, seed, team="team-1", memory=MemoryTools(bank, NS, "team-1"))
+    first = play(animal_env, seed, team="team-0", memory=TeamMemory(bank, NS, "team-0"))
+    second = play(animal_env, seed, team="team-1", memory=TeamMemory(bank, NS, "team-1"))
     assert first["success"] and second["success"] and alone["success"]
     assert second["steps"] < alone["steps"]
     assert second["reads"]  # it read team-0's report of the room holding an animal
