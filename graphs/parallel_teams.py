@@ -41,6 +41,7 @@ from teammind.agents.base import LLMUsage
 from teammind.agents.memory_tools import quote_untrusted
 from teammind.agents.team_memory import RunControl, SharedCalls, TeamCall, TeamCounts, TeamMemory, TeamStopped
 from teammind.graphs.episode import AdmissionRecord, EpisodeRecord, StepRecord
+from teammind.graphs.tasks import Grader, Task, as_task
 from teammind.graphs.team_callbacks import TeamCallbacks
 from teammind.graphs.trace import TraceWriter
 from teammind.memory import AdmissionPolicy, InvalidFieldError, MemoryBank, RetrievalConfig, make_policy
@@ -48,7 +49,6 @@ from teammind.memory import AdmissionPolicy, InvalidFieldError, MemoryBank, Retr
 AGGREGATORS = ("first", "majority", "best", "llm")
 DEFAULT_RECURSION_LIMIT = 40  # LangGraph steps per team: a ReAct team takes two per tool round
 TeamFactory = Callable[[TeamMemory], Any]
-Grader = Callable[[str], "float | bool"]
 
 
 @dataclass
@@ -173,8 +173,6 @@ class ParallelTeams:
             raise InvalidFieldError("aggregator", f"is {aggregator!r}", f"use one of {', '.join(AGGREGATORS)} or a callable")
         if aggregator == "llm" and judge is None:
             raise InvalidFieldError("judge", "missing for aggregator='llm'", "pass judge=<a chat model>, e.g. chat_model('embedded')")
-        if aggregator == "best" and grade is None:
-            raise InvalidFieldError("grade", "missing for aggregator='best'", "pass grade=<answer -> float>")
         self.policy = self.resolve_admission(admission)
         if self.policy is not None and bank is None:
             raise InvalidFieldError("bank", f"missing for admission {getattr(self.policy, 'name', admission)!r}",
@@ -220,10 +218,19 @@ class ParallelTeams:
         state = await run.graph.ainvoke({"outputs": {}}, {**(config or {}), "max_concurrency": self.k})
         return self._finish(run, state["outputs"])
 
-    def _start(self, inputs: Any, task: str | None) -> "_Run":
+    def run(self, task: Task | str) -> TeamsResult:
+        """Run one `Task` (its own grader, if it has one, replaces this object's)."""
+        task = as_task(task)
+        run = self._start(task.input, task.text, task.grade, task.id)
+        state = run.graph.invoke({"outputs": {}}, {"max_concurrency": self.k})
+        return self._finish(run, state["outputs"])
+
+    def _start(self, inputs: Any, task: str | None, grade: Grader | None = None, task_id: str = "") -> "_Run":
         text = task if task is not None else task_text(inputs)
         if not isinstance(text, str) or not text.strip():
             raise InvalidFieldError("task", "is empty and the input has no user message", "pass task='...' (the question the teams work on)")
+        if self.aggregator == "best" and (grade or self.grade) is None:
+            raise InvalidFieldError("grade", "missing for aggregator='best'", "pass grade=<answer -> float> (or a task with its grader)")
         run_id = uuid.uuid4().hex[:12]
         namespace = (self.tenant, f"{_slug(text)}-{run_id}")
         control = RunControl()
@@ -241,7 +248,7 @@ class ParallelTeams:
                                         "return a compiled LangGraph graph or a LangChain runnable")
             graphs[name] = graph
         run = _Run(run_id=run_id, task=text, namespace=namespace, inputs=inputs, control=control, memories=memories, team_graphs=graphs,
-                   started=time.perf_counter())
+                   started=time.perf_counter(), grade=grade or self.grade, task_id=task_id)
         run.graph = self._build_graph(run)
         return run
 
@@ -300,9 +307,9 @@ class ParallelTeams:
                 out.answer = self.answer(output)
             except Exception as err:  # noqa: BLE001 - a bad extractor is this team's failure
                 out.error, out.output = f"answer: {type(err).__name__}: {err}", None
-        if out.answer is not None and self.grade is not None:
+        if out.answer is not None and run.grade is not None:
             try:
-                grade = self.grade(out.answer)
+                grade = run.grade(out.answer)
                 out.score = float(grade)
             except Exception as err:  # noqa: BLE001
                 out.error = f"grade: {type(err).__name__}: {err}"
@@ -312,7 +319,7 @@ class ParallelTeams:
             with run.lock:
                 out.finish_order = run.finished
                 run.finished += 1
-                if self.aggregator == "first" and (out.passed or self.grade is None):
+                if self.aggregator == "first" and (out.passed or run.grade is None):
                     run.control.stop(f"{name} answered first")
         return out
 
@@ -331,8 +338,8 @@ class ParallelTeams:
                          if writer and writer != name}
         grade = teams[chosen].score if chosen is not None else None
         summary: dict[str, Any] = {
-            "run_id": run.run_id, "namespace": list(run.namespace), "task": run.task,
-            "success": (1.0 if chosen is not None and teams[chosen].passed else 0.0) if self.grade is not None else None,
+            "run_id": run.run_id, "namespace": list(run.namespace), "task": run.task, **({"task_id": run.task_id} if run.task_id else {}),
+            "success": (1.0 if chosen is not None and teams[chosen].passed else 0.0) if run.grade is not None else None,
             "score": grade, "answer": answer, "answer_team": chosen,
             "steps": sum(len(t.calls) for t in teams.values()),
             "llm_calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
@@ -364,7 +371,7 @@ class ParallelTeams:
                 raise InvalidFieldError("aggregator", f"returned {chosen!r}", "return the id of one of the teams (TeamOutput.team)")
             return chosen, LLMUsage(), None
         if self.aggregator == "first":
-            passing = [o for o in answered if o.passed] if self.grade is not None else answered
+            passing = [o for o in answered if o.passed] if run.grade is not None else answered
             return (passing or answered)[0].team, LLMUsage(), None
         if self.aggregator == "best":
             return max(answered, key=lambda o: (o.score or 0.0, -(o.finish_order or 0))).team, LLMUsage(), None
@@ -425,6 +432,8 @@ class _Run:
     memories: dict[str, TeamMemory]
     team_graphs: dict[str, Any]
     started: float
+    grade: Grader | None = None
+    task_id: str = ""
     graph: Any = None
     finished: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -69,24 +69,25 @@ def import_module_here(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
-def _load_object(path: str) -> tuple[Any, dict[str, str]]:
-    """``module:attr[:k=v,...]`` -> (the callable, its keyword options)."""
+def load_callable(path: str, *, field: str = "spec", returns: str = "an Environment") -> tuple[Any, dict[str, str]]:
+    """``module:attr[:k=v,...]`` -> (the callable, its keyword options); errors name `field` and what it should return."""
     module_name, _, rest = path.partition(":")
     attr_path, _, option_text = rest.partition(":")
     if not module_name or not attr_path:
-        raise ValueError(f"spec: {path!r} is none of {_forms()}")
+        forms = _forms() if field == "spec" else "module:function[:key=value,...]"
+        raise ValueError(f"{field}: {path!r} is none of {forms}")
     try:
         obj: Any = import_module_here(module_name)
     except ImportError as err:
-        raise ValueError(f"spec: cannot import module {module_name!r} of {path!r}: {err}") from err
+        raise ValueError(f"{field}: cannot import module {module_name!r} of {path!r}: {err}") from err
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError as err:
-            raise ValueError(f"spec: module {module_name!r} has no attribute {attr_path!r} (from {path!r})") from err
+            raise ValueError(f"{field}: module {module_name!r} has no attribute {attr_path!r} (from {path!r})") from err
     if not callable(obj):
-        raise ValueError(f"spec: {path!r} names {type(obj).__name__}, not a callable that returns an Environment")
-    options = parse_options(option_text, path, field="spec", example=f"{module_name}:{attr_path}:size=3,mode=hard")
+        raise ValueError(f"{field}: {path!r} names {type(obj).__name__}, not a callable that returns {returns}")
+    options = parse_options(option_text, path, field=field, example=f"{module_name}:{attr_path}:size=3,mode=hard")
     return obj, options
 
 
@@ -105,7 +106,7 @@ def make_env_factory(spec: str, **overrides: Any) -> EnvFactory:
     if suite is not None:
         return _registered()[suite].load("env_factory")(spec, **overrides)
 
-    target, options = _load_object(spec)
+    target, options = load_callable(spec)
     kwargs = {**options, **overrides}
 
     def user_factory() -> Environment:

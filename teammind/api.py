@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from teammind.assemble import build_runtime, experience_namespace, make_llm_client, open_bank, parse_admission, parse_retrieval
+from teammind.assemble import build_runtime, experience_namespace, make_chat_model, make_llm_client, open_bank, parse_admission, parse_retrieval
 from teammind.memory import MemoryBank
 from teammind.memory.files import atomic_write_text
 from teammind.specs import EvalSpec, RunSpec, TrainSpec
@@ -30,6 +30,8 @@ def run(spec: RunSpec, *, on_update: Callable[[dict[str, Any]], None] | None = N
     With `spec.experiences`, past episodes are read at the start and this one is
     written back at the end (its Q update and lessons are under "experience_update").
     """
+    if spec.user_team:
+        return run_user_team(spec)
     from teammind.graphs.parallel import run_parallel_teams
 
     policy = parse_admission(spec.admission, spec.env)
@@ -52,6 +54,39 @@ def run(spec: RunSpec, *, on_update: Callable[[dict[str, Any]], None] | None = N
         if experience_bank is not None:
             experience_bank.close()
     return summary
+
+
+USER_TEAM_TOTALS = ("tool_calls", "tool_calls_shared", "llm_calls", "prompt_tokens", "completion_tokens", "wall_s", "admitted", "proposed",
+                    "read_by_other")
+
+
+def run_user_team(spec: RunSpec) -> dict[str, Any]:
+    """Your own team (spec.team = module:factory) as K parallel teams on the spec's task(s).
+
+    One task returns its run summary; a task list returns {"runs": [...]} with
+    the success rate and the summed costs over them.
+    """
+    from teammind.assemble import user_tasks, user_team_factory
+    from teammind.teams import ParallelTeams
+
+    tasks = user_tasks(spec)
+    policy = parse_admission(spec.admission)
+    bank, tmp = open_bank(spec.bank, policy, parse_retrieval(spec.retrieval))
+    try:
+        teams = ParallelTeams(user_team_factory(spec), k=spec.teams, bank=bank, admission=policy, aggregator=spec.aggregator,
+                              judge=make_chat_model(spec.llm, spec.model, spec.api_key) if spec.aggregator == "llm" else None,
+                              retrieval=parse_retrieval(spec.retrieval), max_steps=spec.max_steps, trace=spec.trace)
+        summaries = [teams.run(task).summary for task in tasks]
+    finally:
+        if bank is not None:
+            bank.close()
+        if tmp is not None:
+            tmp.cleanup()
+    if spec.task is not None:
+        return summaries[0]
+    graded = [s["success"] for s in summaries if s["success"] is not None]
+    return {"runs": summaries, "tasks": len(summaries), "success": sum(graded) / len(graded) if graded else None,
+            "admission": summaries[0]["admission"], **{k: round(sum(s[k] for s in summaries), 3) for k in USER_TEAM_TOTALS}}
 
 
 def evaluate(spec: EvalSpec, *, llm: Any = None, quiet: bool = True) -> dict[str, Any]:

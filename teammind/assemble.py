@@ -67,6 +67,13 @@ def make_llm_client(llm: str, model: str | None = None, api_key: str | None = No
     return LLMClient(ensure_llm(llm, model=model, api_key=api_key))
 
 
+def make_chat_model(llm: str, model: str | None = None, api_key: str | None = None) -> Any:
+    """A LangChain chat model for `llm` (embedded starts the local server): the judge of your own teams' answers."""
+    from teammind.agents.chat_models import chat_model
+
+    return chat_model(llm, model=model, api_key=api_key)
+
+
 def make_agent_factory(spec: RunSpec) -> Any:
     """team name -> agent, for the spec's agent kind and team shape."""
     worker = _make_worker_factory(spec)
@@ -90,6 +97,30 @@ def _make_worker_factory(spec: RunSpec) -> Any:
 
     client = make_llm_client(spec.llm, spec.model, spec.api_key)
     return lambda team: LLMAgent(client)
+
+
+def user_team_factory(spec: RunSpec) -> Any:
+    """`make_team(memory)` from the spec's module:factory[:k=v,...] (factory(memory, **options))."""
+    from teammind.suites.registry import load_callable
+
+    factory, options = load_callable(spec.team, field="team", returns="a LangGraph graph")
+    return lambda memory: factory(memory, **options)
+
+
+def user_tasks(spec: RunSpec) -> list[Any]:
+    """The spec's task(s) as `Task`s, graded by the spec's grader where a task has none of its own."""
+    from teammind.graphs.tasks import as_tasks
+    from teammind.suites.registry import load_callable
+
+    grade = None
+    if spec.grader is not None:
+        function, options = load_callable(spec.grader, field="grader", returns="a grade (float or bool)")
+        grade = (lambda answer: function(answer, **options)) if options else function
+    if spec.task is not None:
+        return as_tasks([spec.task], grade)
+    assert spec.tasks is not None
+    loader, options = load_callable(spec.tasks, field="tasks", returns="a list of tasks")
+    return as_tasks(loader(**options), grade)
 
 
 def open_bank(location: str | None, policy: AdmissionPolicy | None, retrieval: RetrievalConfig) -> tuple[MemoryBank | None, Any]:

@@ -29,21 +29,20 @@ def build_parser() -> argparse.ArgumentParser:
     from teammind.agents import cli as agents_cli
 
     agents_cli.add_parser(sub)
-    demo = sub.add_parser("demo", help="run a demo")
-    demo.add_argument("name", choices=("memory-bank", "parallel-teams"), help="which demo")
-    demo.add_argument("--path", help="bank folder for memory-bank (default: a temporary folder)")
+    demo = sub.add_parser("demo", help="run a demo (extra arguments go to the demo: teammind demo byo-team --tasks 3)")
+    demo.add_argument("name", choices=sorted(DEMOS), help="which demo")
+    demo.add_argument("args", nargs=argparse.REMAINDER, help="the demo's own arguments (see python -m teammind.demos.NAME --help)")
     demo.set_defaults(func=_run_demo)
     return parser
 
 
+DEMOS = {"memory-bank": "memory_bank", "parallel-teams": "parallel_teams", "byo-team": "byo_team"}
+
+
 def _run_demo(args: argparse.Namespace) -> int:
-    if args.name == "parallel-teams":
-        from teammind.demos import parallel_teams
+    import importlib
 
-        return parallel_teams.main([])
-    from teammind.demos import memory_bank
-
-    return memory_bank.main(["--path", args.path] if args.path else [])
+    return int(importlib.import_module(f"teammind.demos.{DEMOS[args.name]}").main(list(args.args)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -146,7 +146,9 @@ class RunSpec(Spec):
         (no path: the policy shipped for this environment).
     retrieval: similarity only, or q (similarity reranked by learned utility, MemRL).
     agent: scripted (the suite's heuristic agent) or llm.
-    team: single (one acting agent per team) or orchestrator (an LLM sets subgoals for the agent).
+    team: single (one acting agent per team), orchestrator (an LLM sets subgoals for the agent), or your own
+        team: module:factory[:key=value,...], where factory(memory, **options) returns a LangGraph graph;
+        it then works on `task` or `tasks` instead of `env`.
     llm: embedded (the local llama.cpp server) or an OpenAI-compatible base URL.
     model: model name at `llm` (default: the server's first model).
     api_key: key for `llm` (default $TEAMMIND_LLM_API_KEY or $OPENAI_API_KEY); never written to spec.json.
@@ -157,6 +159,9 @@ class RunSpec(Spec):
     checkpoint: SQLite checkpoint file; with `resume`, continues `run_id`.
     resume: resume `run_id` from `checkpoint`.
     trace: write the step trace (JSONL) here.
+    task: the question your own team works on (with team=module:factory).
+    tasks: module:loader[:key=value,...] returning tasks (Task objects, question strings or dicts) for your own team.
+    grader: module:function[:key=value,...] grading an answer (-> float or bool) when a task has no grader of its own.
     """
 
     kind: ClassVar[str] = "run"
@@ -179,21 +184,37 @@ class RunSpec(Spec):
     checkpoint: str | None = None
     resume: bool = False
     trace: str | None = None
+    task: str | None = None
+    tasks: str | None = None
+    grader: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.env, str) or not self.env.strip():
             raise InvalidFieldError("env", f"is {self.env!r}", "pass an environment spec such as twx:coin, rg:arc_1d or module:factory")
+        if not isinstance(self.team, str) or not self.team:
+            raise InvalidFieldError("team", f"is {self.team!r}", f"use one of {', '.join(TEAM_SHAPES)} or module:factory")
         _check_int("seed", self.seed, 0)
         _check_int("teams", self.teams, 1)
         _check_int("max_steps", self.max_steps, 1)
         check_admission(self.admission)
         _check_choice("retrieval", self.retrieval, RETRIEVALS)
         _check_choice("agent", self.agent, AGENTS)
-        _check_choice("team", self.team, TEAM_SHAPES)
+        if self.user_team:
+            if ":" not in self.team.strip(":"):
+                raise InvalidFieldError("team", f"is {self.team!r}", f"use one of {', '.join(TEAM_SHAPES)} or module:factory (your own graph)")
+            if (self.task is None) == (self.tasks is None):
+                raise InvalidFieldError("task", "give exactly one of task and tasks for your own team",
+                                        'pass --task "the question" or --tasks module:loader')
+            if self.resume or self.checkpoint:
+                raise InvalidFieldError("resume", "is for the built-in lock-step teams", "drop --resume/--checkpoint with --team module:factory")
+        else:
+            for name in ("task", "tasks", "grader"):
+                if getattr(self, name) is not None:
+                    raise InvalidFieldError(name, f"is set for the built-in team {self.team!r}", "pass --team module:factory (your own graph) with it")
         _check_choice("aggregator", self.aggregator, AGGREGATORS)
         if not isinstance(self.llm, str) or not self.llm:
             raise InvalidFieldError("llm", f"is {self.llm!r}", "pass embedded or an OpenAI-compatible base URL")
-        for name in ("model", "api_key", "bank", "experiences", "run_id", "checkpoint", "trace"):
+        for name in ("model", "api_key", "bank", "experiences", "run_id", "checkpoint", "trace", "task", "tasks", "grader"):
             _check_optional_text(name, getattr(self, name))
         if not isinstance(self.resume, bool):
             raise InvalidFieldError("resume", f"is {self.resume!r}", "pass True or False")
@@ -204,6 +225,11 @@ class RunSpec(Spec):
     def memory(self) -> bool:
         """Whether the teams share a bank (admission none = no memory)."""
         return self.admission != "none"
+
+    @property
+    def user_team(self) -> bool:
+        """Whether `team` names your own graph (module:factory) rather than a built-in team shape."""
+        return self.team not in TEAM_SHAPES
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key", default=D.api_key, help="key for --llm URL (default: $TEAMMIND_LLM_API_KEY or $OPENAI_API_KEY)")
     p.add_argument("--aggregator", default=D.aggregator, choices=AGGREGATORS,
                    help="first successful team (stops early), majority, best score, or an LLM judge (uses --llm)")
-    p.add_argument("--team", default=D.team, choices=TEAM_SHAPES,
-                   help="one acting agent per team, or an LLM orchestrator setting subgoals for the agent")
+    p.add_argument("--team", default=D.team, metavar="|".join(TEAM_SHAPES) + "|module:factory",
+                   help="one acting agent per team, an LLM orchestrator setting subgoals for the agent, or your own LangGraph "
+                        "team: module:factory[:key=value,...] with factory(memory, **options) -> graph (modules resolve from "
+                        "the current folder); it works on --task or --tasks instead of --env")
     p.add_argument("--bank", default=D.bank, help="bank folder (default: a temporary one; 'memory' = in memory)")
     p.add_argument("--experiences", default=D.experiences, metavar="DIR",
                    help="experience store folder: retrieve past episodes at the start (MemRL), write this one back at the end, "
@@ -54,6 +56,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--checkpoint", default=D.checkpoint, help="SQLite checkpoint file; with --resume continues --run-id")
     p.add_argument("--resume", action="store_true", help="resume --run-id from --checkpoint")
     p.add_argument("--trace", default=D.trace, help="write the step trace (JSONL) here")
+    p.add_argument("--task", default=D.task, help="with --team module:factory: the question your teams work on")
+    p.add_argument("--tasks", default=D.tasks, metavar="module:loader",
+                   help="with --team module:factory: a loader returning tasks, e.g. teammind.suites.reasoning_gym.tasks:load_tasks:dataset=chain_sum,n=10")
+    p.add_argument("--grader", default=D.grader, metavar="module:function",
+                   help="grades an answer (-> float or bool; 1 passes) for tasks without a grader of their own")
     p.add_argument("--spec", default=None, metavar="FILE", help="run this spec.json (flags that differ from their defaults override it)")
     p.add_argument("--json", default=None, help="write the summary as one JSON object here")
     p.add_argument("--quiet", action="store_true", help="no live progress")
@@ -89,6 +96,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             t.add_row(name, str(s["steps"]), f"{s['score']:.2f}", str(s["admitted"]), str(len(s["reads"])), status)
         return t
 
+    if spec.user_team:
+        with errors_named_by_flag(RunSpec):
+            summary = run(spec)
+        print_user_team_summary(spec, summary)
+        if args.json:
+            atomic_write_text(args.json, json.dumps(summary, indent=2, default=str))
+        return 0
     with errors_named_by_flag(RunSpec):
         if args.quiet or not console.is_terminal:
             summary = run(spec)
@@ -103,6 +117,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, json.dumps(summary, indent=2))
     return 0
+
+
+USER_TEAM_COLUMNS = ("task", "success", "answer", "tool_calls", "tool_calls_shared", "llm_calls", "prompt_tokens", "wall_s", "admitted")
+
+
+def print_user_team_summary(spec: RunSpec, summary: dict[str, Any]) -> None:
+    """One row per task (your own team), then the totals of a task list."""
+    from rich.table import Table
+
+    from teammind.console import wide_console
+
+    runs = summary.get("runs", [summary])
+    table = Table(title=f"{spec.team} x {spec.teams}, admission {spec.admission}")
+    for c in USER_TEAM_COLUMNS:
+        table.add_column(c, justify="left" if c in ("task", "answer") else "right")
+    for r in runs:
+        cells = {**r, "task": r.get("task_id") or r["task"][:40], "answer": (r.get("answer") or "")[:30],
+                 "success": "-" if r["success"] is None else f"{r['success']:.0f}"}
+        table.add_row(*(f"{cells[c]:.2f}" if isinstance(cells.get(c), float) else str(cells.get(c, "")) for c in USER_TEAM_COLUMNS))
+    if "runs" in summary:
+        success = "-" if summary["success"] is None else f"{summary['success']:.2f}"
+        table.add_row("total", success, "", *(f"{summary[c]:g}" for c in USER_TEAM_COLUMNS[3:]), style="bold")
+    wide_console().print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
