@@ -30,3 +30,7 @@ class EntryNotFoundError(MemoryBankError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
         return str(self.args[0]) if self.args else "entry not found"
+
+
+class BankInUseError(MemoryBankError):
+    """Another process holds this bank folder's Chroma index; a local folder's index serves one process at a time."""

@@ -11,18 +11,23 @@ list_namespaces`, sync or async); this class translates those ops to
 
 Mapping of a LangGraph item (namespace, key, value) to a bank step `Entry`:
 
-* `Entry.id` = the item key, `Entry.namespace` = the item namespace (the bank
-  keeps one Chroma collection per namespace, so tenants never see each other).
-* `Entry.value` = `json.dumps(value)`.
-* `Entry.key` (the text the bank embeds and ranks by) is derived from the
-  value: the fields named by the put's `index` list, else the store's
-  `index_fields`, else every string leaf of the value, joined with spaces and
-  **truncated to the bank's `limits.max_key_words` words** (40 by default).
-  The bank rejects longer keys because keys are meant to be short summaries
-  that teams scan; put the text that should be searched first in the value,
-  or name a short field with `index_fields`.
+* `Entry.id` = the item key, `Entry.namespace` = the item namespace (every
+  read and search of the bank names the namespaces it may see, so tenants
+  never see each other).
+* `Entry.value` = `json.dumps(value)` (strict JSON: NaN and infinities are refused).
+* The text the bank embeds and ranks by is derived from the value: the
+  fields named by the put's `index` list, else the store's `index_fields`,
+  else every string leaf of the value, joined with spaces. A text longer than
+  the bank's `limits.max_key_words` words (40 by default) is embedded in
+  overlapping windows of that size: the first is `Entry.key`, the rest are
+  `Entry.chunks`, and a search matches an item by its best window, so no part
+  of a long item is left out of search.
 * `created_at` / `updated_at` are the entry's timestamps as UTC datetimes; a
   put over an existing key keeps the original `created_at`.
+* `ttl` (minutes, per put or the store's `TTLConfig.default_ttl`) expires an
+  item; reads with `refresh_ttl` (the default under `refresh_on_read`) restart
+  its clock, as LangGraph's stores do. Expired items are hidden at once and
+  removed by `sweep_ttl()` (or the sweeper `sweep_interval_minutes` starts).
 
 Semantics follow LangGraph's `InMemoryStore`: results come back in op order,
 reads in a batch see the state before the batch's writes, and several puts to
@@ -36,10 +41,12 @@ forced by the bank:
 * The bank embeds every entry, so `index=False` (or a value with no text to
   index) still stores a vector, of the item key's name; such items are marked
   unindexed and a ranked search skips them. `get` and unranked `search` see them.
-* `ttl` on puts is ignored (`supports_ttl` is False), like `InMemoryStore`.
 * Entries of other kinds (MemRL experiences) in the same namespaces are not
   shown; steps written by agents (plain-text values) appear as
   `{"key": <summary>, "value": <text>}`.
+
+History (not part of BaseStore): `store.history(namespace, key)` lists what
+happened to an item (created, updated, read, Q updated, deleted).
 
 Outcome feedback (not part of BaseStore): after a task, an app calls
 `store.record_outcome(namespace, keys, reward)` (or `await
@@ -74,6 +81,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
     get_text_at_path,
     validate_op_namespace,
 )
@@ -81,8 +89,10 @@ from langgraph.store.base import (
 from teammind.memory.admission import AdmissionPolicy
 from teammind.memory.bank import MemoryBank, StepCandidate
 from teammind.memory.errors import EntryNotFoundError, InvalidFieldError
+from teammind.memory.filters import matches, validate_filter
+from teammind.memory.ledger import HistoryEvent
 from teammind.memory.retrieval import RetrievalConfig
-from teammind.memory.schema import Entry, Namespace, Origin, validate_entry
+from teammind.memory.schema import Entry, Namespace, Origin, validate_count, validate_entry, validate_json
 
 logger = logging.getLogger(__name__)
 
@@ -121,39 +131,27 @@ def _matches(condition: MatchCondition, namespace: Namespace) -> bool:
     return all(p == "*" or k == p for k, p in pairs)
 
 
-def _apply_operator(value: Any, operator: str, operand: Any) -> bool:
-    """One filter operator, as LangGraph's InMemoryStore (and Postgres JSONB) applies it."""
-    if operator == "$eq":
-        return value == operand
-    if operator == "$ne":
-        return value != operand
-    if operator in ("$gt", "$gte", "$lt", "$lte"):
-        if value is None:
-            return False
-        a, b = float(value), float(operand)
-        return {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}[operator]
-    raise ValueError(f"Unsupported operator: {operator}")
+def windows(words: Sequence[str], size: int, overlap: int = 8) -> list[str]:
+    """Overlapping windows of at most `size` words covering every word (the first starts at word 0)."""
+    if len(words) <= size:
+        return [" ".join(words)] if words else []
+    stride = max(1, size - min(overlap, size // 2))
+    out = []
+    for start in range(0, len(words), stride):
+        out.append(" ".join(words[start : start + size]))
+        if start + size >= len(words):
+            break
+    return out
 
 
-def _compare(item_value: Any, filter_value: Any) -> bool:
-    """JSONB-like match of one filter value: operators, nested objects, lists, equality."""
-    if isinstance(filter_value, dict):
-        if any(k.startswith("$") for k in filter_value):
-            return all(_apply_operator(item_value, op, v) for op, v in filter_value.items())
-        if not isinstance(item_value, dict):
-            return False
-        return all(_compare(item_value.get(k), v) for k, v in filter_value.items())
-    if isinstance(filter_value, (list, tuple)):
-        return (
-            isinstance(item_value, (list, tuple))
-            and len(item_value) == len(filter_value)
-            and all(_compare(i, f) for i, f in zip(item_value, filter_value))
-        )
-    return item_value == filter_value
+def _minutes(name: str, value: Any) -> float:
+    """A TTL in minutes: a positive, finite number."""
+    from teammind.memory.schema import validate_number
 
-
-def _passes(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
-    return not filter or all(_compare(value.get(k), v) for k, v in filter.items())
+    v = validate_number(name, value)
+    if v <= 0:
+        raise InvalidFieldError(name, f"is {v}", "pass a positive number of minutes, or None to keep the item forever")
+    return v
 
 
 class BankStore(BaseStore):
@@ -172,9 +170,11 @@ class BankStore(BaseStore):
         every string in the value.
     task: the task text admission features are computed against; empty uses
         the namespace ("users/42/memories").
+    ttl: LangGraph's TTLConfig (default_ttl in minutes, refresh_on_read,
+        sweep_interval_minutes).
     """
 
-    supports_ttl = False
+    supports_ttl = True
 
     def __init__(
         self,
@@ -187,6 +187,7 @@ class BankStore(BaseStore):
         admission: AdmissionPolicy | None = None,
         index_fields: list[str] | None = None,
         task: str = "",
+        ttl: TTLConfig | None = None,
     ) -> None:
         given = [name for name, v in (("bank", bank), ("path", path), ("host", host)) if v is not None]
         if ephemeral:
@@ -212,6 +213,12 @@ class BankStore(BaseStore):
             raise InvalidFieldError("index_fields", f"is {index_fields!r}", 'pass a list of field paths, e.g. ["text"]')
         if not isinstance(task, str):
             raise InvalidFieldError("task", f"expected str, got {type(task).__name__}", "pass the task text, or '' for the namespace")
+        if ttl is not None:
+            if not isinstance(ttl, Mapping):
+                raise InvalidFieldError("ttl", f"expected a TTLConfig dict, got {type(ttl).__name__}", "pass e.g. {'default_ttl': 60}")
+            for name in ("default_ttl", "sweep_interval_minutes"):
+                if ttl.get(name) is not None:
+                    _minutes(name, ttl[name])
 
         self._owns_bank = bank is None
         if bank is None:
@@ -225,13 +232,54 @@ class BankStore(BaseStore):
         self.admission = admission
         self.index_fields = list(index_fields) if index_fields is not None else None
         self.task = task
+        self.ttl_config = ttl
         # Serialises read-then-write of puts (keeping created_at, novelty vs the old version).
         self._put_lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        self._stop_sweeper = threading.Event()
+        if ttl and ttl.get("sweep_interval_minutes"):
+            self.start_ttl_sweeper(float(ttl["sweep_interval_minutes"]) * 60.0)
 
     def close(self) -> None:
-        """Close the bank if this store opened it (a bank passed in stays open)."""
+        """Stop the TTL sweeper and close the bank if this store opened it (a bank passed in stays open)."""
+        self.stop_ttl_sweeper()
         if self._owns_bank:
             self.bank.close()
+
+    # -- TTL ---------------------------------------------------------------------------------
+    def sweep_ttl(self) -> int:
+        """Remove every expired entry now (reads already hide them); returns how many."""
+        return self.bank.expire()
+
+    def start_ttl_sweeper(self, interval_s: float) -> None:
+        """Sweep expired entries every `interval_s` seconds in a daemon thread, until `close`."""
+        if self._sweeper is not None:
+            return
+        self._stop_sweeper.clear()
+
+        def loop() -> None:
+            while not self._stop_sweeper.wait(interval_s):
+                try:
+                    self.sweep_ttl()
+                except Exception:  # a sweep that fails (bank busy) is retried at the next interval
+                    logger.exception("TTL sweep failed")
+
+        self._sweeper = threading.Thread(target=loop, name="bankstore-ttl-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def stop_ttl_sweeper(self) -> None:
+        if self._sweeper is not None:
+            self._stop_sweeper.set()
+            self._sweeper.join(timeout=5)
+            self._sweeper = None
+
+    # -- history -------------------------------------------------------------------------------
+    def history(self, namespace: tuple[str, ...], key: str) -> list[HistoryEvent]:
+        """What happened to an item, oldest first (created, updated, read, Q updated, deleted)."""
+        return self.bank.history(namespace, key)
+
+    async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEvent]:
+        return await asyncio.to_thread(self.history, namespace, key)
 
     # -- the BaseStore contract ------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
@@ -242,7 +290,7 @@ class BankStore(BaseStore):
         for op in ops:
             validate_op_namespace(op)
             if isinstance(op, GetOp):
-                results.append(self._get(tuple(op.namespace), op.key))
+                results.append(self._get(tuple(op.namespace), op.key, op.refresh_ttl))
             elif isinstance(op, SearchOp):
                 results.append(self._search(op))
             elif isinstance(op, ListNamespacesOp):
@@ -324,12 +372,13 @@ class BankStore(BaseStore):
     def _search_item(item: Item, score: float | None = None) -> SearchItem:
         return SearchItem(item.namespace, item.key, item.value, item.created_at, item.updated_at, score=score)
 
-    def key_text(self, key: str, value: Mapping[str, Any], index: list[str] | None | bool = None) -> tuple[str, bool]:
-        """The text the bank embeds for an item, and whether the item counts as indexed.
+    def key_text(self, key: str, value: Mapping[str, Any], index: list[str] | None | bool = None) -> tuple[str, tuple[str, ...], bool]:
+        """The texts the bank embeds for an item (key, further chunks), and whether the item counts as indexed.
 
         Fields from `index` (else `index_fields`, else every string leaf), joined
-        and cut to `bank.limits.max_key_words` words. Without text (index=False,
-        or no such fields) the item key's name stands in, unindexed.
+        and split into windows of `bank.limits.max_key_words` words: the first is
+        the key, the rest chunks. Without text (index=False, or no such fields)
+        the item key's name stands in, unindexed.
         """
         texts: list[str] = []
         if index is not False:
@@ -339,15 +388,19 @@ class BankStore(BaseStore):
             else:
                 for f in fields:
                     texts.extend(get_text_at_path(value, f))
-        words = " ".join(texts).split()[: self.bank.limits.max_key_words]
-        if words:
-            return " ".join(words), True
-        return " ".join(key.split()[: self.bank.limits.max_key_words]) or key, False
+        parts = windows(" ".join(texts).split(), self.bank.limits.max_key_words)
+        if parts:
+            return parts[0], tuple(parts[1:]), True
+        return " ".join(key.split()[: self.bank.limits.max_key_words]) or key, (), False
 
     # -- reads ---------------------------------------------------------------------------
-    def _get(self, namespace: Namespace, key: str) -> Item | None:
+    def _get(self, namespace: Namespace, key: str, refresh: bool = False) -> Item | None:
         entry = self._entry(namespace, key)
-        return None if entry is None else self._item(entry)
+        if entry is None:
+            return None
+        if refresh and entry.ttl is not None:
+            self.bank.refresh_ttl(namespace, [entry.id])
+        return self._item(entry)
 
     def _entry(self, namespace: Namespace, key: str) -> Entry | None:
         if not namespace:
@@ -363,38 +416,55 @@ class BankStore(BaseStore):
 
     def _search(self, op: SearchOp) -> list[SearchItem]:
         prefix = tuple(op.namespace_prefix)
+        validate_count("limit", op.limit)
+        validate_count("offset", op.offset)
+        filt = validate_filter(op.filter)
         if op.query:
-            return self._ranked_search(prefix, op.query, op.filter, op.limit, op.offset)
-        items = [self._item(e) for ns in self._namespaces_under(prefix) for e in self.bank.list(ns, kind="step")]
-        items = [i for i in items if _passes(i.value, op.filter)]
-        items.sort(key=lambda i: (i.updated_at, i.key), reverse=True)  # newest first, like the SQL stores
-        return [self._search_item(i) for i in items[op.offset : op.offset + op.limit]]
+            found = self._ranked_search(prefix, op.query, filt, op.limit, op.offset)
+        else:
+            entries = [e for ns in self._namespaces_under(prefix) for e in self.bank.list(ns, kind="step")]
+            items = [(self._item(e), e) for e in entries]
+            items = [(i, e) for i, e in items if matches(i.value, filt)]
+            items.sort(key=lambda ie: (ie[0].updated_at, ie[0].key), reverse=True)  # newest first, like the SQL stores
+            found = [(self._search_item(i), e) for i, e in items[op.offset : op.offset + op.limit]]
+        if op.refresh_ttl:
+            by_ns: dict[Namespace, list[str]] = {}
+            for _, e in found:
+                if e.ttl is not None:
+                    by_ns.setdefault(e.namespace, []).append(e.id)
+            for ns, ids in by_ns.items():
+                self.bank.refresh_ttl(ns, ids)
+        return [item for item, _ in found]
 
     def _ranked_search(
         self, prefix: Namespace, query: str, filter: dict[str, Any] | None, limit: int, offset: int
-    ) -> list[SearchItem]:
-        """Two-phase retrieval across the prefix; with a filter, widen k1 until enough pass it."""
-        wanted = max(0, offset) + max(0, limit)
+    ) -> list[tuple[SearchItem, Entry]]:
+        """Two-phase retrieval across the prefix, k1 = k2 = offset + limit; the bank widens Phase A until enough pass the filter."""
+        k = max(self.bank.retrieval.k1, offset + limit, 1)
+        config: RetrievalConfig = replace(self.bank.retrieval, k1=k, k2=k)
         vector = self.bank.embedder.encode([query])[0]
-        k = max(self.bank.retrieval.k1, wanted, 1)
-        while True:
-            # k2 = k1: rank every Phase A candidate; limit/offset page over them below.
-            config: RetrievalConfig = replace(self.bank.retrieval, k1=k, k2=k)
-            hits = self.bank.search_by_vector(prefix, vector, config=config, include_descendants=True)
-            kept = []
-            for hit in hits:
-                if hit.entry.origin.agent == UNINDEXED_AGENT:
-                    continue
-                item = self._item(hit.entry)
-                if _passes(item.value, filter):
-                    kept.append(self._search_item(item, hit.score))
-            # fewer hits than k: every candidate above the delta floor has been seen
-            if len(kept) >= wanted or len(hits) < k:
-                return kept[offset : offset + limit]
-            k *= 4
+
+        def keep(entry: Entry) -> bool:
+            return entry.origin.agent != UNINDEXED_AGENT and matches(self._value_of(entry), filter)
+
+        hits = self.bank.search_by_vector(prefix, vector, config=config, include_descendants=True, where=keep)
+        return [(self._search_item(self._item(h.entry), h.score), h.entry) for h in hits][offset : offset + limit]
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[Namespace]:
-        found = self.bank.namespaces(kind="step")  # only namespaces that still hold a step
+        validate_count("limit", op.limit)
+        validate_count("offset", op.offset)
+        if op.max_depth is not None:
+            validate_count("max_depth", op.max_depth)
+        prefix: tuple[str, ...] = ()
+        for c in op.match_conditions or ():
+            if c.match_type == "prefix":  # the labels before the first wildcard narrow the index scan
+                fixed = []
+                for label in c.path:
+                    if label == "*":
+                        break
+                    fixed.append(label)
+                prefix = max(prefix, tuple(fixed), key=len)
+        found = self.bank.namespaces(prefix or None, kind="step")  # only namespaces that still hold a step
         if op.match_conditions:
             found = [ns for ns in found if all(_matches(c, ns) for c in op.match_conditions)]
         if op.max_depth is not None:
@@ -426,17 +496,16 @@ class BankStore(BaseStore):
     def _new_entry(self, namespace: Namespace, op: PutOp) -> Entry:
         if not isinstance(op.value, Mapping):
             raise InvalidFieldError("value", f"expected a dict, got {type(op.value).__name__}", "put a dict of JSON values")
-        try:
-            value_json = json.dumps(dict(op.value), ensure_ascii=False)
-        except (TypeError, ValueError) as err:
-            raise InvalidFieldError("value", f"is not JSON-serialisable ({err})", "put only JSON types (str, numbers, lists, dicts)") from err
-        text, indexed = self.key_text(op.key, op.value, op.index)
+        value_json = validate_json("value", dict(op.value))
+        ttl = None if op.ttl is None else _minutes("ttl", op.ttl) * 60.0
+        text, chunks, indexed = self.key_text(op.key, op.value, op.index)
         origin = Origin(team=self.task, agent=STORE_AGENT if indexed else UNINDEXED_AGENT)
-        entry = Entry.new(namespace, text, value_json, kind="step", origin=origin, id=op.key)
+        entry = Entry.new(namespace, text, value_json, kind="step", origin=origin, id=op.key, chunks=chunks, ttl=ttl)
         old = self._entry(namespace, op.key)
         if old is not None:
             entry.created_at = old.created_at  # an overwrite keeps the item's creation time
-            if old.key == entry.key and old.value == entry.value:
+            entry.refreshed_at = entry.updated_at  # and restarts its TTL
+            if old.texts == entry.texts and old.value == entry.value:
                 # re-putting the same content (apps often re-save what they recalled) keeps what was
                 # learned about it; changed content starts fresh, as its old Q judged other text
                 entry.q, entry.visits, entry.uses, entry.outcome = old.q, old.visits, dict(old.uses), old.outcome
@@ -452,6 +521,8 @@ class BankStore(BaseStore):
             value=entry.value,
             origin=entry.origin,
             id=entry.id,
+            ttl=entry.ttl,
+            chunks=entry.chunks,
         )
         proposal = self.bank.propose(candidate, self.admission)
         if not proposal.admitted:

@@ -70,6 +70,9 @@ class Entry:
     uses: dict[str, int] = field(default_factory=dict)
     outcome: float | None = None
     ttl: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    chunks: tuple[str, ...] = ()
+    refreshed_at: float | None = None
 
     @classmethod
     def new(
@@ -84,8 +87,15 @@ class Entry:
         q: float = 0.0,
         outcome: float | None = None,
         ttl: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        chunks: Sequence[str] = (),
     ) -> "Entry":
-        """A fresh entry with a new id, the current time and its token count."""
+        """A fresh entry with a new id, the current time and its token count.
+
+        metadata: JSON fields a search can filter on (Mem0's metadata).
+        chunks: further texts embedded for this entry besides the key (the
+            windows of a long item); a search matches the best of them.
+        """
         now = time.time()
         ns = validate_namespace(namespace)
         if not isinstance(value, str):
@@ -103,11 +113,19 @@ class Entry:
             q=q,
             outcome=outcome,
             ttl=ttl,
+            metadata=dict(metadata or {}),
+            chunks=tuple(chunks),
         )
 
     @property
     def expires_at(self) -> float | None:
-        return None if self.ttl is None else self.created_at + self.ttl
+        """The TTL counts from creation, or from the last refresh (an overwrite or a read that refreshes)."""
+        return None if self.ttl is None else (self.refreshed_at or self.created_at) + self.ttl
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Every text embedded for this entry: the key, then its chunks."""
+        return (self.key, *self.chunks)
 
     def expired(self, now: float | None = None) -> bool:
         exp = self.expires_at
@@ -121,6 +139,7 @@ class Entry:
         """Plain JSON-able dict (used by export and the CLI)."""
         data = asdict(self)
         data["namespace"] = list(self.namespace)
+        data["chunks"] = list(self.chunks)
         return data
 
     @classmethod
@@ -137,6 +156,12 @@ class Entry:
         uses = data.get("uses") or {}
         if not isinstance(uses, Mapping):
             raise InvalidFieldError("uses", "expected an object of team -> count", "use {} when unused")
+        metadata = data.get("metadata") or {}
+        if not isinstance(metadata, Mapping):
+            raise InvalidFieldError("metadata", "expected an object", "use {} for none")
+        chunks = data.get("chunks") or []
+        if isinstance(chunks, str) or not isinstance(chunks, Sequence):
+            raise InvalidFieldError("chunks", "expected a list of texts", "use [] for none")
         entry = cls(
             id=data["id"],
             namespace=validate_namespace(data["namespace"]),
@@ -157,49 +182,14 @@ class Entry:
             uses={str(k): int(v) for k, v in uses.items()},
             outcome=None if data.get("outcome") is None else float(data["outcome"]),
             ttl=None if data.get("ttl") is None else float(data["ttl"]),
+            metadata=dict(metadata),
+            chunks=tuple(chunks),
+            refreshed_at=None if data.get("refreshed_at") is None else float(data["refreshed_at"]),
         )
         if not isinstance(entry.value, str):
             raise InvalidFieldError("value", f"expected str, got {type(entry.value).__name__}", "serialise the content to text")
         entry.tokens = count_tokens(entry.value)
         return entry
-
-    def to_metadata(self) -> dict[str, Any]:
-        """Chroma metadata: the fields Chroma filters on, plus one JSON blob with the rest.
-
-        Only `kind`, `q` and `expires_at` are queried by Chroma; everything else
-        (value included) travels packed in `data`. Chroma full-text-indexes
-        documents and indexes every metadata field, so this lean record writes
-        ~20% faster than one field per attribute with the value as a document.
-        """
-        data = self.to_dict()
-        for f in ("id", "namespace", "kind", "q"):
-            data.pop(f)
-        meta: dict[str, Any] = {"kind": self.kind, "q": float(self.q), "data": json.dumps(data, ensure_ascii=False)}
-        if self.expires_at is not None:
-            meta["expires_at"] = float(self.expires_at)
-        return meta
-
-    @classmethod
-    def from_record(cls, id: str, namespace: Namespace, meta: Mapping[str, Any]) -> "Entry":
-        """Rebuild an entry from a Chroma record's id and metadata (see `to_metadata`)."""
-        data = json.loads(meta["data"])
-        origin = data.get("origin") or {}
-        return cls(
-            id=id,
-            namespace=namespace,
-            kind=meta["kind"],
-            key=data["key"],
-            value=data["value"],
-            origin=Origin(**origin),
-            created_at=float(data["created_at"]),
-            updated_at=float(data["updated_at"]),
-            tokens=int(data["tokens"]),
-            q=float(meta["q"]),
-            visits=int(data["visits"]),
-            uses=dict(data["uses"]),
-            outcome=data.get("outcome"),
-            ttl=data.get("ttl"),
-        )
 
 
 # -- validation --------------------------------------------------------------
@@ -240,6 +230,25 @@ def validate_number(name: str, value: Any, *, lo: float | None = None, hi: float
     return v
 
 
+def validate_json(name: str, value: Any) -> str:
+    """`value` as strict JSON text: NaN and infinities are not JSON, so they are refused rather than written."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError as err:
+        raise InvalidFieldError(name, f"holds a number that is not valid JSON ({err})", "replace NaN/inf with null or a finite number") from err
+    except TypeError as err:
+        raise InvalidFieldError(name, f"is not JSON-serialisable ({err})", "use only JSON types (str, numbers, lists, dicts)") from err
+
+
+def validate_count(name: str, value: Any, *, allow_none: bool = False) -> int | None:
+    """A non-negative integer (a limit or an offset)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidFieldError(name, f"is {value!r}", "pass a non-negative integer" + (", or None for no limit" if allow_none else ""))
+    return value
+
+
 def validate_entry(entry: Entry, limits: EntryLimits = EntryLimits()) -> Entry:
     """Check every field of `entry`; raise `InvalidFieldError` on the first bad one."""
     if not isinstance(entry.id, str) or not entry.id.strip():
@@ -262,6 +271,16 @@ def validate_entry(entry: Entry, limits: EntryLimits = EntryLimits()) -> Entry:
             f"has {entry.tokens} tokens, limit is {limits.max_value_tokens}",
             "truncate or summarise it, or raise EntryLimits.max_value_tokens",
         )
+    for i, chunk in enumerate(entry.chunks):
+        if not isinstance(chunk, str) or not chunk.strip():
+            raise InvalidFieldError(f"chunks[{i}]", f"is {chunk!r}", "give non-empty texts, or no chunks")
+        if len(chunk.split()) > limits.max_key_words:
+            raise InvalidFieldError(
+                f"chunks[{i}]", f"has {len(chunk.split())} words, limit is {limits.max_key_words}", "split it into shorter windows"
+            )
+    validate_json("metadata", entry.metadata)
+    if not isinstance(entry.metadata, dict):
+        raise InvalidFieldError("metadata", f"expected a dict, got {type(entry.metadata).__name__}", "pass a dict of JSON values")
     validate_number("q", entry.q)
     if entry.outcome is not None:
         validate_number("outcome", entry.outcome)
