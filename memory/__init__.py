@@ -13,10 +13,11 @@ from teammind.memory.admission import (
     NoveltyThreshold,
     make_policy,
 )
-from teammind.memory.bank import MemoryBank, Proposal, StepCandidate, default_bank_path
+from teammind.memory.bank import MemoryBank, Proposal, SearchRequest, StepCandidate, default_bank_path
 from teammind.memory.embeddings import Embedder, get_embedder
-from teammind.memory.errors import EntryNotFoundError, InvalidFieldError, MemoryBankError
+from teammind.memory.errors import BankInUseError, EntryNotFoundError, InvalidFieldError, MemoryBankError
 from teammind.memory.langgraph_store import BankStore
+from teammind.memory.ledger import HistoryEvent
 from teammind.memory.retrieval import Hit, RetrievalConfig, calibrate_delta
 from teammind.memory.schema import Entry, EntryLimits, Origin
 
@@ -26,11 +27,13 @@ __all__ = [
     "AdmissionPolicy",
     "AdmitAll",
     "AdmitNone",
+    "BankInUseError",
     "BankStore",
     "Embedder",
     "Entry",
     "EntryLimits",
     "EntryNotFoundError",
+    "HistoryEvent",
     "Hit",
     "InvalidFieldError",
     "LearnedAdmission",
@@ -40,6 +43,7 @@ __all__ = [
     "Origin",
     "Proposal",
     "RetrievalConfig",
+    "SearchRequest",
     "StepCandidate",
     "calibrate_delta",
     "default_bank_path",

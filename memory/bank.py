@@ -183,6 +183,7 @@ class MemoryBank:
         self.episodic = EpisodicStore(self)
         self.experiences = ExperienceStore(self)
         self._lock = threading.RLock()
+        self.migrated = 0  # entries moved from an old-layout folder when this bank opened it
         self._ensure_layout()
 
     @classmethod
@@ -225,7 +226,8 @@ class MemoryBank:
         """Migrate a folder (or server) written by the one-collection-per-namespace layout, once."""
         if self.ledger.get_meta("layout") == LAYOUT_VERSION:
             return
-        if self.folder is not None and not (self.folder / "chroma.sqlite3").exists():
+        fresh = self.location == "memory" or (self.folder is not None and not (self.folder / "chroma.sqlite3").exists())
+        if fresh:  # nothing was ever written in the old layout
             self.ledger.set_meta("layout", LAYOUT_VERSION)
             return
         from teammind.memory.migrate import migrate_collections
@@ -242,7 +244,7 @@ class MemoryBank:
                     raise
                 time.sleep(0.5)
         if self.ledger.get_meta("layout") != LAYOUT_VERSION:
-            migrate_collections(client, self)
+            self.migrated = migrate_collections(client, self)
             self.ledger.set_meta("layout", LAYOUT_VERSION)
 
     @property

@@ -6,6 +6,8 @@
     teammind memory import bank.jsonl
     teammind memory delete tenant/task --id ID [--id ID...]     # some entries
     teammind memory delete tenant --yes                          # a namespace and everything below it
+    teammind memory history tenant/task ID                       # what happened to one entry
+    teammind memory migrate                                      # move an old-layout folder to the ledger
 
 The bank is a folder (`--path`, default $TEAMMIND_BANK_PATH or ~/.teammind/bank)
 or a Chroma server (`--host/--port`). Namespaces are written with slashes.
@@ -81,6 +83,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--yes", action="store_true", help="confirm deleting the whole namespace")
     p.set_defaults(func=cmd_delete)
 
+    p = sub.add_parser("history", help="what happened to one entry: created, updated, read, Q updated, deleted")
+    add_bank_location(p)
+    p.add_argument("namespace", help="tenant/task")
+    p.add_argument("id", help="entry id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("migrate", help="move a folder written by the one-collection-per-namespace layout into the ledger")
+    add_bank_location(p)
+    p.set_defaults(func=cmd_migrate)
+
 
 def cmd_stats(args: argparse.Namespace) -> int:
     bank = open_bank(args)
@@ -155,3 +168,30 @@ def run(args: argparse.Namespace) -> int:
     except MemoryBankError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    ns = parse_namespace(args.namespace)
+    events = open_bank(args).history(ns, args.id)
+    if args.json:
+        print(json.dumps([e.to_dict() for e in events], indent=2))
+        return 0 if events else 1
+    if not events:
+        print(f"no history for {args.id} in {'/'.join(ns)}", file=sys.stderr)
+        return 1
+    import datetime as dt
+
+    for e in events:
+        when = dt.datetime.fromtimestamp(e.at, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        detail = " ".join(f"{k}={v}" for k, v in e.data.items() if v not in ("", None, -1))
+        print(f"{when}  {e.event:<9}  {e.kind:<10}  {('team=' + e.team) if e.team else '':<16}  {detail}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    bank = open_bank(args)  # migration runs when a bank opens an old-layout folder
+    if bank.migrated:
+        print(f"migrated {bank.migrated} entries into {bank.ledger.location}")
+    else:
+        print(f"{bank.location} is already in the current layout ({bank.stats()['entries']} entries)")
+    return 0

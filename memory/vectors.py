@@ -31,6 +31,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.errors import NotFoundError
 
+from teammind.memory.errors import BankInUseError
 from teammind.memory.ledger import Ledger, PendingOp, namespace_path
 from teammind.memory.schema import Namespace
 
@@ -196,16 +197,22 @@ class VectorIndex:
         return col
 
     def after_write(self, namespaces: Sequence[Namespace]) -> None:
-        """Give namespaces that outgrew the threshold a collection, and apply queued Chroma work for theirs."""
-        for ns in dict.fromkeys(namespaces):
-            state = self.ledger.state(ns)
-            if state.collection is None and self.ledger.count(ns, "step") + self.ledger.count(ns, "experience") > self.threshold:
-                self.ledger.assign_collection(ns, collection_base(ns))
+        """Give namespaces that outgrew the threshold a collection, and apply queued Chroma work for theirs.
+
+        When another process holds the folder's Chroma index, the work stays
+        queued in the ledger (the write itself is committed) and that process
+        applies it before it next reads those namespaces.
+        """
+        try:
+            for ns in dict.fromkeys(namespaces):
                 state = self.ledger.state(ns)
-            if state.collection is not None:
-                self.apply_pending(namespace_path(ns))
-        if any(op.op == "drop" for op in self.ledger.pending("", limit=1)):
-            self.apply_pending("")
+                if state.collection is None and self.ledger.count(ns, "step") + self.ledger.count(ns, "experience") > self.threshold:
+                    self.ledger.assign_collection(ns, collection_base(ns))
+                    state = self.ledger.state(ns)
+                if state.collection is not None:
+                    self.apply_pending(namespace_path(ns))
+        except BankInUseError:
+            pass
 
     def apply_pending(self, path: str) -> None:
         """Apply the namespace's queued Chroma operations in order, then mark them done (idempotent if interrupted)."""

@@ -75,3 +75,49 @@ def test_error_message_says_how_to_fix(bank):
     with pytest.raises(InvalidFieldError) as err:
         bank.add_step("tenant", "k", "v")
     assert "Fix:" in str(err.value) and "tuple" in str(err.value)
+
+
+def test_a_put_whose_value_holds_nan_is_refused_and_writes_nothing():
+    from teammind.memory import BankStore
+
+    store = BankStore(ephemeral=True)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(InvalidFieldError, match="not valid JSON") as err:
+            store.put(("users", "1"), "k", {"text": "x", "score": bad})
+        assert err.value.field == "value"
+    assert store.get(("users", "1"), "k") is None
+
+
+@pytest.mark.parametrize("kwargs, field", [({"limit": -1}, "limit"), ({"offset": -3}, "offset"), ({"limit": 1.5}, "limit")])
+def test_negative_or_fractional_search_limits_are_refused(kwargs, field):
+    from teammind.memory import BankStore
+
+    store = BankStore(ephemeral=True)
+    store.put(("users", "1"), "k", {"text": "x"})
+    for query in (None, "x"):
+        with pytest.raises(InvalidFieldError) as err:
+            store.search(("users",), query=query, **kwargs)
+        assert err.value.field == field
+    with pytest.raises(InvalidFieldError):
+        store.list_namespaces(**kwargs)
+
+
+def test_bank_list_refuses_a_negative_limit(bank):
+    with pytest.raises(InvalidFieldError) as err:
+        bank.list(NS, limit=-1)
+    assert err.value.field == "limit"
+
+
+@pytest.mark.parametrize("ttl", [0, -1, math.nan])
+def test_a_non_positive_ttl_is_refused(ttl):
+    from teammind.memory import BankStore
+
+    with pytest.raises(InvalidFieldError, match="ttl"):
+        BankStore(ephemeral=True).put(("users", "1"), "k", {"text": "x"}, ttl=ttl)
+
+
+def test_metadata_that_is_not_json_is_refused(bank):
+    with pytest.raises(InvalidFieldError) as err:
+        bank.add_step(NS, "k", "v", metadata={"score": math.nan})
+    assert err.value.field == "metadata"
+    _assert_empty(bank)
