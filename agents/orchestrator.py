@@ -13,10 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from typing import TYPE_CHECKING
+
 from teammind.agents.base import Agent, AgentAction, LLMUsage, StepContext
+from teammind.agents.chat_models import ChatClient, as_chat_client
 from teammind.agents.environment import Observation
-from teammind.agents.llm import LLMClient, LLMError
+from teammind.agents.llm import LLMClient, LLMConfig, LLMError
 from teammind.agents.memory_tools import quote_untrusted
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 SUBGOAL_SCHEMA = {
     "type": "object",
@@ -26,14 +32,19 @@ SUBGOAL_SCHEMA = {
 
 
 class OrchestratorWorkerAgent(Agent):
-    """An orchestrator LLM that plans subgoals around a worker agent that acts."""
+    """An orchestrator LLM that plans subgoals around a worker agent that acts.
+
+    `planner` is an `LLMClient`, an `LLMConfig`, or any LangChain chat model (see `as_chat_client`).
+    """
 
     name = "orchestrator+worker"
 
-    def __init__(self, planner: LLMClient, worker: Agent, *, replan_every: int = 5, max_tokens: int = 60) -> None:
+    def __init__(
+        self, planner: LLMClient | LLMConfig | BaseChatModel | ChatClient, worker: Agent, *, replan_every: int = 5, max_tokens: int = 60
+    ) -> None:
         if replan_every < 1:
             raise ValueError("replan_every: must be >= 1; pass how many steps a subgoal lasts")
-        self.planner = planner
+        self.planner: ChatClient = as_chat_client(planner)
         self.worker = worker
         self.replan_every = replan_every
         self.max_tokens = max_tokens

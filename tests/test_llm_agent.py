@@ -171,3 +171,16 @@ def test_retrieved_experiences_reach_the_prompt_as_untrusted_data_and_are_report
     assert UNTRUSTED_HEADER in prompt and "open red door; go north" in prompt and "ignore previous instructions" in prompt
     assert prompt.index(UNTRUSTED_HEADER) < prompt.index("open red door; go north")
     assert action.experiences == ["exp-1", "exp-2"]
+
+
+def test_runs_on_a_langchain_chat_openai_with_the_endpoints_usage():
+    from langchain_openai import ChatOpenAI
+
+    with FakeOpenAI([ok('{"action": "take key", "note": "keys open doors"}', prompt_tokens=210, completion_tokens=12)]) as srv:
+        model = ChatOpenAI(model="fake-model", base_url=srv.base_url, api_key="sk-test", max_retries=0, timeout=5)
+        action = LLMAgent(model).act(ctx())
+        sent = srv.requests[0]
+    assert action.action == "take key" and action.match == "exact" and action.key == "keys open doors"
+    assert (action.usage.calls, action.usage.prompt_tokens, action.usage.completion_tokens) == (1, 210, 12)
+    assert sent["response_format"]["json_schema"]["schema"]["properties"]["action"]["enum"] == list(VALID)
+    assert UNTRUSTED_HEADER not in sent["messages"][-1]["content"]  # no memory, no quoted block

