@@ -21,6 +21,7 @@ from teammind.agents import chat_model
 from teammind.agents.base import StepContext
 from teammind.agents.chat_models import ChatModelClient, JsonToolCallingChatModel, as_chat_client
 from teammind.agents.environment import Observation
+from teammind.agents.langchain_tools import calculator_tool
 from teammind.agents.llm import (
     LLMClient,
     LLMConfig,
@@ -39,27 +40,7 @@ MSGS = [{"role": "system", "content": "You answer in JSON."}, {"role": "user", "
 SCHEMA = {"type": "object", "properties": {"action": {"type": "string", "enum": ["a", "b"]}}, "required": ["action"]}
 
 
-@tool
-def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression."""
-    import ast
-    import operator as op
-
-    ops = {ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.truediv, ast.USub: op.neg}
-
-    def ev(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in ops:
-            return ops[type(node.op)](ev(node.operand))
-        raise ValueError("not arithmetic")
-
-    try:
-        return str(ev(ast.parse(expression.split("=")[0].strip(), mode="eval").body))
-    except (SyntaxError, ValueError, ZeroDivisionError) as err:
-        return f"error: {err}"
+calculator = calculator_tool()
 
 
 def openai_chat(url: str, **kw) -> ChatOpenAI:
