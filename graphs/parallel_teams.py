@@ -75,7 +75,7 @@ class TeamOutput:
     def to_summary(self) -> dict[str, Any]:
         return {
             "steps": len(self.calls), "success": self.passed, "score": self.score, "error": self.error, "done": self.finished or self.error is not None,
-            "stopped": self.stopped, "answer": self.answer, "wall_s": round(self.wall_s, 3), "usage": self.usage.to_dict(), **self.counts.to_dict(),
+            "stopped": self.stopped, "finish_order": self.finish_order, "answer": self.answer, "wall_s": round(self.wall_s, 3), "usage": self.usage.to_dict(), **self.counts.to_dict(),
         }
 
 
@@ -145,6 +145,8 @@ class ParallelTeams:
     judge: a chat model for the llm aggregator.
     recursion_limit: LangGraph steps per team graph.
     trace: a JSONL file that receives the episode record of every run.
+    sample_admission: sample admission decisions (training, temperature 1.2) instead of the argmax;
+        seeded by `sample_seed`, the team and the call index.
     """
 
     def __init__(
@@ -164,6 +166,8 @@ class ParallelTeams:
         recursion_limit: int = DEFAULT_RECURSION_LIMIT,
         max_steps: int = 30,
         trace: str | Path | None = None,
+        sample_admission: bool = False,
+        sample_seed: int = 0,
     ) -> None:
         if not callable(make_team):
             raise InvalidFieldError("make_team", f"is {type(make_team).__name__}", "pass a function memory -> compiled graph")
@@ -190,6 +194,8 @@ class ParallelTeams:
         self.recursion_limit = recursion_limit
         self.max_steps = max_steps
         self.trace = TraceWriter(trace) if trace else None
+        self.sample_admission = bool(sample_admission)
+        self.sample_seed = sample_seed
 
     @staticmethod
     def resolve_admission(admission: str | AdmissionPolicy | None) -> AdmissionPolicy | None:
@@ -218,26 +224,27 @@ class ParallelTeams:
         state = await run.graph.ainvoke({"outputs": {}}, {**(config or {}), "max_concurrency": self.k})
         return self._finish(run, state["outputs"])
 
-    def run(self, task: Task | str) -> TeamsResult:
-        """Run one `Task` (its own grader, if it has one, replaces this object's)."""
+    def run(self, task: Task | str, *, run_id: str | None = None) -> TeamsResult:
+        """Run one `Task` (its own grader, if it has one, replaces this object's); `run_id` names its namespace (default random)."""
         task = as_task(task)
-        run = self._start(task.input, task.text, task.grade, task.id)
+        run = self._start(task.input, task.text, task.grade, task.id, run_id)
         state = run.graph.invoke({"outputs": {}}, {"max_concurrency": self.k})
         return self._finish(run, state["outputs"])
 
-    def _start(self, inputs: Any, task: str | None, grade: Grader | None = None, task_id: str = "") -> "_Run":
+    def _start(self, inputs: Any, task: str | None, grade: Grader | None = None, task_id: str = "", run_id: str | None = None) -> "_Run":
         text = task if task is not None else task_text(inputs)
         if not isinstance(text, str) or not text.strip():
             raise InvalidFieldError("task", "is empty and the input has no user message", "pass task='...' (the question the teams work on)")
         if self.aggregator == "best" and (grade or self.grade) is None:
             raise InvalidFieldError("grade", "missing for aggregator='best'", "pass grade=<answer -> float> (or a task with its grader)")
-        run_id = uuid.uuid4().hex[:12]
+        run_id = run_id or uuid.uuid4().hex[:12]
         namespace = (self.tenant, f"{_slug(text)}-{run_id}")
         control = RunControl()
         calls = SharedCalls()
         memories = {
             name: TeamMemory(self.bank, namespace, name, self.retrieval, admission=self.policy, task=text, n_teams=self.k,
-                             max_steps=self.max_steps, rank=i, calls=calls, control=control)
+                             max_steps=self.max_steps, rank=i, calls=calls, control=control, sample=self.sample_admission,
+                             seed=self.sample_seed)
             for i, name in enumerate(f"team-{i}" for i in range(self.k))
         }
         graphs = {}
@@ -342,6 +349,7 @@ class ParallelTeams:
             "success": (1.0 if chosen is not None and teams[chosen].passed else 0.0) if run.grade is not None else None,
             "score": grade, "answer": answer, "answer_team": chosen,
             "steps": sum(len(t.calls) for t in teams.values()),
+            "env_steps": sum(t.counts.tool_calls for t in teams.values()),  # the work that touched the world: executed calls
             "llm_calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
             "wall_s": round(wall, 3),
             "proposed": sum(t.counts.proposed for t in teams.values()), "admitted": sum(t.counts.admitted for t in teams.values()),

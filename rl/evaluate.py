@@ -67,9 +67,9 @@ import numpy as np
 
 from teammind.graphs.parallel import SUMMARY_KEYS
 from teammind.memory import InvalidFieldError, MemoryBank
-from teammind.rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS, RolloutResult, RolloutSpec, StateDict
+from teammind.rl.rollout import ADMISSION_VARIANTS, RETRIEVAL_VARIANTS, RolloutResult, RolloutSpec, StateDict, check_workload, workload
 
-RATIO_TO_NONE = ("env_steps", "llm_calls", "wall_s")
+RATIO_TO_NONE = ("env_steps", "llm_calls", "wall_s")  # env_steps: for your own teams, the tool calls executed
 ROW_KEYS = (*SUMMARY_KEYS, "score")  # score: the winner's partial credit in [0, 1] (ScienceWorld grades progress)
 MIN_CORRELATION_EXPERIENCES = 3  # fewer used experiences than this: no Pearson r
 EXPERIENCE_PREFIX = ("teammind", "eval-exp")
@@ -77,6 +77,7 @@ WEIGHTS_VERSION = 1  # one fixed policy / Q-network for the whole evaluation
 STREAM_TASKS = ("repeat", "fresh")
 MAX_SEEDS = 100_000  # a typo like 0..10000000 should fail fast, not queue ten million episodes
 PER_SEED_KEYS = ("proposed", "reads", "rounds")
+TOOL_KEYS = ("tool_calls", "tool_calls_shared")  # your own teams: calls executed, and answered from the bank
 WARM_UP = "warm-up"  # names the experience namespace of the lessons' warm-up
 
 OnResult = Callable[[RolloutResult], None]
@@ -177,8 +178,12 @@ class EvalConfig:
     novelty_threshold: float = 0.9
     failure_reward: float = -1.0  # the stream's Q target for a failed episode (MemRL: -1, or 0)
     lessons_from: tuple[int, ...] = ()  # warm-up seeds whose score-raising actions every memory variant reads; () = off
+    team: str | None = None  # your own team (module:factory); `seeds` then index the task list of `tasks`
+    tasks: str | None = None  # module:loader of your team's tasks
+    grader: str | None = None  # module:function for tasks without a grader
 
     def __post_init__(self) -> None:
+        check_workload(self.team, self.tasks)
         object.__setattr__(self, "seeds", tuple(self.seeds))
         object.__setattr__(self, "variants", tuple(self.variants))
         object.__setattr__(self, "retrieval_variants", tuple(self.retrieval_variants))
@@ -283,7 +288,8 @@ def _num(x: float) -> float:
 def aggregate(summaries: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Mean and population std over seeds of every ROW_KEYS metric (SUMMARY_KEYS and the score)."""
     out: dict[str, float] = {}
-    for key in ROW_KEYS:
+    keys = ROW_KEYS + (TOOL_KEYS if summaries and all(k in s for s in summaries for k in TOOL_KEYS) else ())
+    for key in keys:
         values = [float(s[key]) for s in summaries]
         out[key] = _num(statistics.fmean(values)) if values else math.nan
         out[f"{key}_std"] = _num(statistics.pstdev(values)) if len(values) > 1 else 0.0
@@ -333,7 +339,7 @@ def per_seed_record(result: RolloutResult, comparison: str, variant: str, epoch:
     s = result.summary
     return {
         "comparison": comparison, "variant": variant, "seed": result.spec.seed, "epoch": epoch, "episode_id": result.spec.episode_id,
-        **{k: s[k] for k in ROW_KEYS}, **{k: s.get(k) for k in PER_SEED_KEYS},
+        **{k: s[k] for k in ROW_KEYS}, **{k: s.get(k) for k in PER_SEED_KEYS}, **{k: s[k] for k in TOOL_KEYS if k in s},
         "experiences_retrieved": list(s.get("experiences_retrieved", [])), "experiences_used": list(s.get("experiences_used", [])),
         "episode_wall_s": _num(result.wall_s),
     }
@@ -348,7 +354,7 @@ def admission_specs(config: EvalConfig) -> list[RolloutSpec]:
     return [
         RolloutSpec(env=config.env, seed=seed, episode_id=f"{config.run_name}-adm-{variant}-s{seed}", teams=config.teams,
                     max_steps=config.max_steps, admission=variant, retrieval="q", sample_admission=False, agent=config.agent,
-                    novelty_threshold=config.novelty_threshold, experience_namespace=None if variant == "none" else lessons)
+                    novelty_threshold=config.novelty_threshold, experience_namespace=None if variant == "none" else lessons, **workload(config))
         for seed in config.seeds
         for variant in config.variants
     ]
@@ -359,7 +365,8 @@ def warm_up_specs(config: EvalConfig) -> list[RolloutSpec]:
     return [
         RolloutSpec(env=config.env, seed=seed, episode_id=f"{config.run_name}-warm-s{seed}", teams=config.teams,
                     max_steps=config.max_steps, admission=config.stream_admission, retrieval="q", sample_admission=False,
-                    experience_namespace=config.warm_up_namespace(), agent=config.agent, novelty_threshold=config.novelty_threshold)
+                    experience_namespace=config.warm_up_namespace(), agent=config.agent, novelty_threshold=config.novelty_threshold,
+                    **workload(config))
         for seed in config.lessons_from
     ]
 
@@ -391,7 +398,7 @@ def stream_specs(config: EvalConfig, epoch: int) -> list[RolloutSpec]:
         RolloutSpec(env=config.env, seed=seed, episode_id=f"{config.run_name}-exp-{variant}-e{epoch}-s{seed}", teams=config.teams,
                     max_steps=config.max_steps, admission=config.stream_admission, retrieval=variant, sample_admission=False,
                     experience_namespace=config.experience_namespace(variant), agent=config.agent,
-                    novelty_threshold=config.novelty_threshold)
+                    novelty_threshold=config.novelty_threshold, **workload(config))
         for seed in config.stream_seeds(epoch)
         for variant in config.retrieval_variants
     ]

@@ -33,14 +33,33 @@ from teammind.graphs.config import RunConfig
 from teammind.graphs.parallel import run_parallel_teams
 from teammind.graphs.runtime import RunRuntime
 from teammind.graphs.episode import EpisodeRecord
+from teammind.graphs.parallel_teams import ParallelTeams
+from teammind.graphs.tasks import Task
 from teammind.graphs.trace import TraceWriter
 from teammind.memory import AdmissionPolicy, AdmitAll, InvalidFieldError, LearnedAdmission, MemoryBank, NoveltyThreshold, RetrievalConfig
 from teammind.suites import make_env_factory, scripted_agent_factory
+from teammind.suites.registry import load_tasks, team_factory
 from teammind.rl.trajectory import Episode, episode_from_record
 
 ADMISSION_VARIANTS = ("none", "all", "novelty", "learned")
 RETRIEVAL_VARIANTS = ("similarity", "q")
 StateDict = dict[str, np.ndarray]
+
+
+def workload(config: Any) -> dict[str, str | None]:
+    """The user-team fields of a train or eval config (team, tasks, grader), as RolloutSpec keywords."""
+    return {"team": config.team, "tasks": config.tasks, "grader": config.grader}
+
+
+def workload_name(config: Any) -> str:
+    """What a config plays, for checkpoints' provenance and titles: the env spec, or your team on its tasks."""
+    return config.env if config.team is None else f"{config.team} on {config.tasks}"
+
+
+def check_workload(team: str | None, tasks: str | None) -> None:
+    """Your own team needs its task loader (and the other way round)."""
+    if (team is None) != (tasks is None):
+        raise InvalidFieldError("tasks", "team and tasks go together", "pass both team=module:factory and tasks=module:loader, or neither")
 
 
 def retrieval_config(variant: str, *, k2: int = 5) -> RetrievalConfig:
@@ -66,8 +85,12 @@ class RolloutSpec:
     experience_namespace: tuple[str, ...] | None = None  # retrieve experiences at the start (MemRL); None = off
     agent: str = "scripted"
     novelty_threshold: float = 0.9
+    team: str | None = None  # your own team, module:factory[:k=v]; `seed` then indexes the task list of `tasks`
+    tasks: str | None = None  # module:loader[:k=v] returning the tasks of `team`
+    grader: str | None = None  # module:function[:k=v] for tasks without a grader of their own
 
     def __post_init__(self) -> None:
+        check_workload(self.team, self.tasks)
         if self.admission not in ADMISSION_VARIANTS:
             raise InvalidFieldError("admission", f"is {self.admission!r}", f"use one of {ADMISSION_VARIANTS}")
         if self.retrieval not in RETRIEVAL_VARIANTS:
@@ -129,6 +152,7 @@ class RolloutContext:
         self._policy_version: tuple[int, str] | None = None
         self._qnet: Any = None
         self._qnet_version: tuple[int, str] | None = None
+        self._user_teams: dict[tuple[str | None, ...], tuple[Callable[[Any], Any], list[Task]]] = {}
 
     def close(self) -> None:
         self.envs.close()
@@ -165,10 +189,39 @@ class RolloutContext:
             self._qnet, self._qnet_version = QUtility(net, self.experience_bank), key
         return self._qnet
 
+    def user_team(self, spec: RolloutSpec) -> tuple[Callable[[Any], Any], list[Task]]:
+        """(make_team, tasks) of a spec with your own team, loaded once per process."""
+        key = (spec.team, spec.tasks, spec.grader)
+        if key not in self._user_teams:
+            assert spec.team is not None
+            self._user_teams[key] = (team_factory(spec.team), load_tasks(tasks=spec.tasks, grader=spec.grader))
+        return self._user_teams[key]
+
+    def _run_user_team(self, spec: RolloutSpec, policy: AdmissionPolicy | None) -> RolloutResult:
+        """One task of your own team's task list (`spec.seed` is its index) as K parallel teams."""
+        make_team, tasks = self.user_team(spec)
+        if spec.seed >= len(tasks):
+            raise InvalidFieldError("seeds", f"task index {spec.seed} is beyond the {len(tasks)} tasks of {spec.tasks}",
+                                    f"use indices 0..{len(tasks) - 1}")
+        if tasks[spec.seed].grade is None:
+            raise InvalidFieldError("grader", f"task {tasks[spec.seed].id} of {spec.tasks} has no grader; learning needs outcomes",
+                                    "return tasks with a grade function from the loader, or pass grader=module:function")
+        teams = ParallelTeams(make_team, k=spec.teams, bank=self.step_bank if policy is not None else None, admission=policy,
+                              aggregator="first", retrieval=retrieval_config(spec.retrieval), max_steps=spec.max_steps,
+                              sample_admission=spec.sample_admission, sample_seed=spec.sample_seed)
+        started = time.perf_counter()
+        result = teams.run(tasks[spec.seed], run_id=spec.episode_id)
+        if policy is not None:
+            self.step_bank.delete_namespace(tuple(result.summary["namespace"]))
+        episode = episode_from_record(result.record, task=f"{spec.tasks}#{spec.seed}")
+        return RolloutResult(spec=spec, summary=result.summary, episode=episode, wall_s=time.perf_counter() - started)
+
     def run(self, spec: RolloutSpec, weights: StateDict | None = None, version: int = 0,
             qnet_weights: StateDict | None = None, qnet_version: int = 0) -> RolloutResult:
         """Play one episode; the step namespace is dropped afterwards, the experience store is only read."""
         policy = self.policy_for(spec, weights, version)
+        if spec.team is not None:
+            return self._run_user_team(spec, policy)
         retrieval = retrieval_config(spec.retrieval)
         config = RunConfig(
             seed=spec.seed, teams=spec.teams, max_steps=spec.max_steps, memory=policy is not None,

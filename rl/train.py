@@ -41,7 +41,7 @@ from teammind.rl.admission_trainer import AdmissionTrainer, TrainerConfig
 from teammind.rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
 from teammind.rl.credit import CreditConfig, assign_credit, group_returns
 from teammind.rl.q_learner import QNet, QNetTrainer, learn_from_episode, save_qnet
-from teammind.rl.rollout import RolloutResult, RolloutSpec, state_dict_numpy
+from teammind.rl.rollout import RolloutResult, RolloutSpec, check_workload, state_dict_numpy, workload, workload_name
 from teammind.rl.workers import ExperienceStore, RolloutPool
 
 SUMMARY_METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "admitted", "proposed", "read_by_other", "wall_s")
@@ -83,6 +83,9 @@ class TrainConfig:
     select_budget: a policy admitting at most this fraction of `all`'s
         entries (the target: 40%) is preferred, once it needs no more
         steps than `all` (see `Trainer._select`).
+    team, tasks, grader: train on your own team (module:factory) and its task
+        loader (module:loader) instead of `env`; train_seeds and eval_seeds
+        are then indices into the task list (keep them apart).
     """
 
     env: str = "twx:coin"
@@ -104,8 +107,12 @@ class TrainConfig:
     budget_lr: float = 0.5
     select_tolerance: float = 0.02
     select_budget: float = 0.4
+    team: str | None = None
+    tasks: str | None = None
+    grader: str | None = None
 
     def __post_init__(self) -> None:
+        check_workload(self.team, self.tasks)
         for name, lo in (("episodes", 1), ("group", 2), ("tasks_per_iteration", 1), ("teams", 1), ("max_steps", 1), ("eval_every", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -169,7 +176,7 @@ class Training:
         self.experience_ns = ("teammind", "train-exp", self.run_dir.name or "run")
         torch.manual_seed(config.seed)
         self.policy = LearnedAdmission(hidden=config.hidden, seed=config.seed)
-        self.policy.trained_on = config.env
+        self.policy.trained_on = workload_name(config)
         self.trainer = AdmissionTrainer(self.policy, config.trainer)
         self.qnet = QNet(hidden=config.qnet_hidden)
         self.qnet_trainer = QNetTrainer(self.qnet)
@@ -248,7 +255,8 @@ class Training:
         ns = self.experience_ns if cfg.experiences else None
         return [
             RolloutSpec(env=cfg.env, seed=task, episode_id=f"it{it}-t{i}-s{task}-g{g}", teams=cfg.teams, max_steps=cfg.max_steps,
-                        admission="learned", retrieval="q", sample_admission=True, sample_seed=1 + g, experience_namespace=ns)
+                        admission="learned", retrieval="q", sample_admission=True, sample_seed=1 + g, experience_namespace=ns,
+                        **workload(cfg))
             for i, task in enumerate(task_seeds(cfg, it))
             for g in range(cfg.group)
         ]
@@ -316,7 +324,7 @@ class Training:
         cfg = self.config
         specs = [
             RolloutSpec(env=cfg.env, seed=s, episode_id=f"eval-it{iteration}-{v}-s{s}", teams=cfg.teams, max_steps=cfg.max_steps,
-                        admission=v, retrieval="q")
+                        admission=v, retrieval="q", **workload(cfg))
             for s in cfg.eval_seeds
             for v in variants
         ]

@@ -41,7 +41,7 @@ class TeamTrajectory:
     steps: list[AdmissionStep]
     success: bool
     score: float
-    env_steps: int
+    env_steps: int  # environment steps; for your own teams, the tool calls it executed (answers from the bank are free)
     finished_first: bool = False
     preempted: bool = False  # stopped unfinished because another team had already succeeded ("first" aggregator)
 
@@ -89,11 +89,12 @@ def episode_from_record(record: EpisodeRecord, task: str = "") -> Episode:
         )
     summary = record.summary
     teams_summary = summary["teams"]
-    winners = sorted((t["steps"], name) for name, t in teams_summary.items() if t["success"])
+    # the first to finish: lock-step teams by steps taken, free-running teams by the order they finished
+    winners = sorted((t.get("finish_order", t["steps"]), name) for name, t in teams_summary.items() if t["success"])
     first = winners[0][1] if winners else None
     teams = [
-        TeamTrajectory(team=name, steps=by_team.get(name, []), success=bool(t["success"]), score=float(t["score"]),
-                       env_steps=int(t["steps"]), finished_first=name == first,
+        TeamTrajectory(team=name, steps=by_team.get(name, []), success=bool(t["success"]), score=float(t["score"] or 0.0),
+                       env_steps=int(t.get("tool_calls", t["steps"])), finished_first=name == first,
                        preempted=not t.get("done", True) and not t.get("error") and not t["success"])
         for name, t in sorted(teams_summary.items())
     ]

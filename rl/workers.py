@@ -265,6 +265,8 @@ def worker_env(torch_threads: int) -> dict[str, str]:
         # Ray starts workers at nice 15; rollouts are the job's main work, and on a busy machine
         # nice-15 workers get a few percent of a core next to anything at nice 0 (the in-process pool is)
         "RAY_worker_niceness": "0",
+        # your own teams, tasks and environments (module:factory) resolve from the driver's folder, as in the driver
+        "PYTHONPATH": os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p),
     }
 
 

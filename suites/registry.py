@@ -119,6 +119,32 @@ def make_env_factory(spec: str, **overrides: Any) -> EnvFactory:
     return user_factory
 
 
+def team_factory(path: str) -> Callable[[Any], Any]:
+    """`make_team(memory)` from ``module:factory[:k=v,...]``: `factory(memory, **options)` returns your team's graph."""
+    factory, options = load_callable(path, field="team", returns="a LangGraph graph")
+    return lambda memory: factory(memory, **options)
+
+
+def load_tasks(*, task: str | None = None, tasks: str | None = None, grader: str | None = None) -> list[Any]:
+    """One question (`task`) or a loader's list (`tasks` = ``module:loader[:k=v,...]``) as `Task`s.
+
+    `grader` (``module:function[:k=v,...]``) grades the tasks that bring no grader of their own.
+    """
+    from teammind.graphs.tasks import as_tasks
+
+    grade = None
+    if grader is not None:
+        function, options = load_callable(grader, field="grader", returns="a grade (float or bool)")
+        grade = (lambda answer: function(answer, **options)) if options else function
+    if (task is None) == (tasks is None):
+        raise ValueError("task: give exactly one of task (a question) and tasks (module:loader)")
+    if task is not None:
+        return as_tasks([task], grade)
+    assert tasks is not None
+    loader, options = load_callable(tasks, field="tasks", returns="a list of tasks")
+    return as_tasks(loader(**options), grade)
+
+
 def make_env(spec: str, **overrides: Any) -> Environment:
     """One environment for `spec` (shorthand for `make_env_factory(spec, **overrides)()`)."""
     return make_env_factory(spec, **overrides)()

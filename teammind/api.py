@@ -103,12 +103,15 @@ def evaluate(spec: EvalSpec, *, llm: Any = None, quiet: bool = True) -> dict[str
                         variants=spec.variants, retrieval_variants=spec.retrieval_variants, epochs=spec.epochs,
                         stream_admission=spec.stream_admission, stream_tasks=spec.stream_tasks,
                         run_name=spec.run_name or f"eval-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
-                        failure_reward=float(spec.failure_reward), lessons_from=spec.lessons_from)
-    checkpoint = resolve_checkpoint(spec.checkpoint, config.env) if config.needs_admission_weights else None
+                        failure_reward=float(spec.failure_reward), lessons_from=spec.lessons_from, team=spec.team, tasks=spec.tasks,
+                        grader=spec.grader)
+    from teammind.rl.rollout import workload_name
+
+    checkpoint = resolve_checkpoint(spec.checkpoint, config.env if spec.team is None else None) if config.needs_admission_weights else None
     if checkpoint is not None:
         from teammind.assemble import warn_if_off_environment
 
-        warn_if_off_environment(checkpoint, config.env)
+        warn_if_off_environment(checkpoint, workload_name(config))
     admission_weights = load_admission_weights(checkpoint, "checkpoint") if checkpoint else None
     qnet = resolve_qnet(spec.qnet) if "q" in config.retrieval_variants else None
     qnet_weights = load_qnet_weights(qnet, "qnet") if qnet else None

@@ -100,27 +100,17 @@ def _make_worker_factory(spec: RunSpec) -> Any:
 
 
 def user_team_factory(spec: RunSpec) -> Any:
-    """`make_team(memory)` from the spec's module:factory[:k=v,...] (factory(memory, **options))."""
-    from teammind.suites.registry import load_callable
+    """`make_team(memory)` from the spec's module:factory[:k=v,...]."""
+    from teammind.suites.registry import team_factory
 
-    factory, options = load_callable(spec.team, field="team", returns="a LangGraph graph")
-    return lambda memory: factory(memory, **options)
+    return team_factory(spec.team)
 
 
 def user_tasks(spec: RunSpec) -> list[Any]:
     """The spec's task(s) as `Task`s, graded by the spec's grader where a task has none of its own."""
-    from teammind.graphs.tasks import as_tasks
-    from teammind.suites.registry import load_callable
+    from teammind.suites.registry import load_tasks
 
-    grade = None
-    if spec.grader is not None:
-        function, options = load_callable(spec.grader, field="grader", returns="a grade (float or bool)")
-        grade = (lambda answer: function(answer, **options)) if options else function
-    if spec.task is not None:
-        return as_tasks([spec.task], grade)
-    assert spec.tasks is not None
-    loader, options = load_callable(spec.tasks, field="tasks", returns="a list of tasks")
-    return as_tasks(loader(**options), grade)
+    return load_tasks(task=spec.task, tasks=spec.tasks, grader=spec.grader)
 
 
 def open_bank(location: str | None, policy: AdmissionPolicy | None, retrieval: RetrievalConfig) -> tuple[MemoryBank | None, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from teammind.memory import InvalidFieldError
 from teammind.memory.files import atomic_write_text
 from teammind.rl.plots import save_figure
+from teammind.rl.rollout import workload_name
 
 
 def resolve_checkpoint(path: str | None, env: str | None = None) -> Path:
@@ -90,7 +91,7 @@ def execute(config: Any, *, workers: int = 0, llm: Any = None, admission_weights
     with ExitStack() as stack:
         pool, bank = stack.enter_context(eval_pool(workers, experiences=bool(config.retrieval_variants or config.lessons_from),
                                                    out=out, llm=llm))
-        bar = stack.enter_context(tqdm(total=config.episodes(), desc=f"eval {config.env} {config.agent}", unit="ep", disable=quiet,
+        bar = stack.enter_context(tqdm(total=config.episodes(), desc=f"eval {workload_name(config)}", unit="ep", disable=quiet,
                                        file=sys.stderr))
 
         def progress(result: Any) -> None:

@@ -250,6 +250,8 @@ class EvalSpec(Spec):
     workers: Ray rollout workers (0 = in this process).
     run_name: names the experience namespaces; None = a fresh timestamped name.
     out: run folder (spec.json, eval.json, per_seed.jsonl, charts); None = keep nothing.
+    team, tasks, grader: evaluate your own team (module:factory) on its task loader (module:loader) instead of `env`;
+        `seeds` are then indices into the task list.
     """
 
     kind: ClassVar[str] = "eval"
@@ -274,10 +276,17 @@ class EvalSpec(Spec):
     workers: int = 0
     run_name: str | None = None
     out: str | None = None
+    team: str | None = None
+    tasks: str | None = None
+    grader: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.env, str) or not self.env.strip():
             raise InvalidFieldError("env", f"is {self.env!r}", "pass an environment spec such as twx:coin")
+        for name in ("team", "tasks", "grader"):
+            _check_optional_text(name, getattr(self, name))
+        if (self.team is None) != (self.tasks is None):
+            raise InvalidFieldError("tasks", "team and tasks go together", "pass both --team module:factory and --tasks module:loader")
         object.__setattr__(self, "seeds", _check_seeds("seeds", self.seeds))
         if not self.seeds:
             raise InvalidFieldError("seeds", "is empty", "pass at least one seed")

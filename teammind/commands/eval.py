@@ -77,7 +77,14 @@ def add_parser(subparsers: Any) -> None:
                               description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                               epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     _add_shared_run_arguments(p)
-    p.add_argument("--seeds", default=None, type=_seeds_arg, help="A..B (inclusive) or a comma list, e.g. 0..19 or 0,3,7")
+    p.add_argument("--seeds", default=None, type=_seeds_arg, help="A..B (inclusive) or a comma list, e.g. 0..19 or 0,3,7 "
+                   "(with --team: indices into the task list)")
+    p.add_argument("--team", default=None, metavar="module:factory",
+                   help="evaluate your own LangGraph team instead of --env (factory(memory) -> graph); needs --tasks")
+    p.add_argument("--tasks", default=None, metavar="module:loader",
+                   help="your team's tasks, e.g. teammind.suites.reasoning_gym.tasks:load_tasks:dataset=chain_sum,n=20 "
+                        "(a held-out split through the loader's options, e.g. :split=test)")
+    p.add_argument("--grader", default=None, metavar="module:function", help="grades answers of tasks without a grader of their own")
     p.add_argument("--variants", nargs="+", choices=ADMISSION_VARIANTS, default=list(ADMISSION_VARIANTS),
                    help="admission variants to compare (default: all four)")
     p.add_argument("--retrieval-variants", nargs="+", choices=RETRIEVALS, default=None,
@@ -136,7 +143,7 @@ def spec_from_args(args: argparse.Namespace) -> EvalSpec:
         "variants": tuple(args.variants), "retrieval_variants": retrieval_variants, "epochs": epochs,
         "stream_tasks": args.stream_tasks, "stream_admission": args.stream_admission, "failure_reward": args.failure_reward,
         "lessons_from": tuple(args.lessons_from or ()), "checkpoint": args.checkpoint, "qnet": args.qnet, "workers": args.workers,
-        "run_name": args.run_name, "out": args.out,
+        "run_name": args.run_name, "out": args.out, "team": args.team, "tasks": args.tasks, "grader": args.grader,
     }
     return spec_from_flags(EvalSpec, values, args.spec)
 
@@ -152,7 +159,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     with errors_named_by_flag(EvalSpec):
         data = evaluate(spec, quiet=args.quiet)
     console = wide_console()
-    title = f"{spec.env}, seeds {_seed_text(spec.seeds)}, K={spec.teams}, max {spec.max_steps} steps, {spec.agent} agents"
+    what = f"{spec.team} on {spec.tasks}" if spec.team else spec.env
+    title = f"{what}, seeds {_seed_text(spec.seeds)}, K={spec.teams}, max {spec.max_steps} steps" + ("" if spec.team else f", {spec.agent} agents")
     if data["rows"]:
         console.print(admission_table(data["rows"], f"admission: {title} (mean ±std over seeds)"))
         lessons = data["config"].get("lessons")
@@ -199,16 +207,17 @@ def admission_table(rows: list[dict[str, Any]], title: str) -> Any:
     """One row per admission variant: every ROW_KEYS metric (mean over ±std), then the ratios."""
     from rich.table import Table
 
-    from teammind.rl.evaluate import ROW_KEYS
+    from teammind.rl.evaluate import ROW_KEYS, TOOL_KEYS
 
     table = Table(title=title)
+    keys = ROW_KEYS + tuple(k for k in TOOL_KEYS if rows and k in rows[0])  # your own teams: tool calls run and shared
     ratios = (("env_steps_ratio_to_none", "steps / none"), ("llm_calls_ratio_to_none", "llm calls / none"),
               ("wall_s_ratio_to_none", "wall s / none"), ("admitted_ratio_to_all", "admitted / all"))
     table.add_column("variant", no_wrap=True, min_width=10)
-    for c in (*(_label(k) for k in ROW_KEYS), *(label for _, label in ratios)):  # the seeds are in the title
+    for c in (*(_label(k) for k in keys), *(label for _, label in ratios)):  # the seeds are in the title
         table.add_column(c, justify="right")
     for r in rows:
-        table.add_row(r["variant"], *(_mean_std(r, k, "\n") for k in ROW_KEYS),
+        table.add_row(r["variant"], *(_mean_std(r, k, "\n") for k in keys),
                       *(_ratio(r.get(k)) for k, _ in ratios))
     return table
 

@@ -33,6 +33,11 @@ def add_parser(subparsers: Any) -> None:
     t, c = d.trainer, d.credit
     p = subparsers.add_parser("train", help="train the admission controller and experience Q-values with RL rollouts")
     p.add_argument("--env", default=d.env, help=f"environment spec (default {d.env})")
+    p.add_argument("--team", default=None, metavar="module:factory",
+                   help="train on your own LangGraph team instead of --env (factory(memory) -> graph); needs --tasks")
+    p.add_argument("--tasks", default=None, metavar="module:loader",
+                   help="your team's tasks; --train-seeds and --eval-seeds are then indices into this list (keep them apart)")
+    p.add_argument("--grader", default=None, metavar="module:function", help="grades answers of tasks without a grader of their own")
     p.add_argument("--out", default=None, help="run folder (spec.json, metrics, curves, checkpoints); required unless --spec names it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--episodes", type=int, default=d.episodes, help=f"training episodes (default {d.episodes})")
@@ -74,7 +79,8 @@ def build_config(args: argparse.Namespace) -> Any:
     from teammind.rl.train import TrainConfig
     from teammind.suites import make_env_factory
 
-    make_env_factory(args.env)  # a bad --env fails here, naming the field
+    if args.team is None:
+        make_env_factory(args.env)  # a bad --env fails here, naming the field
     train = tuple(parse_seeds(args.train_seeds, "--train-seeds"))
     if train != tuple(range(train[0], train[-1] + 1)):
         raise InvalidFieldError("--train-seeds", f"is {args.train_seeds!r}", "give a range A..B")
@@ -83,7 +89,7 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.update_epochs > 1 and args.clip is None:
         raise InvalidFieldError("--update-epochs", f"is {args.update_epochs} without --clip", "add --clip 0.2, or pass --update-epochs 1")
     return TrainConfig(
-        env=args.env, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
+        env=args.env, team=args.team, tasks=args.tasks, grader=args.grader, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
         max_steps=args.max_steps, train_seeds=(train[0], train[-1]), eval_seeds=tuple(parse_seeds(args.eval_seeds, "--eval-seeds")),
         eval_every=args.eval_every, experiences=args.experiences, seed=args.seed, admission_budget=args.admission_budget, budget_lr=args.budget_lr,
         trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse, optimizer=args.optimizer,
