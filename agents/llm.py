@@ -119,6 +119,8 @@ class LLMConfig:
     #   "json_object": {"type": "json_object", "schema": ...} (llama-cpp-python's server, Anyscale)
     #   "none": plain JSON mode, the schema only shapes the parsing
     schema_style: str = "json_schema"
+    # False: the endpoint's chat format drops system messages (Gemma's), so their text goes into the first user turn
+    system_role: bool = True
 
     def __post_init__(self) -> None:
         base = (self.base_url or "").strip()
@@ -242,6 +244,19 @@ def schema_response_format(schema: Mapping[str, Any], style: str, name: str = "r
     return {"type": "json_object"}
 
 
+def fold_system_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The messages with the system text moved to the start of the first user turn (for chat formats without a system role)."""
+    system = "\n\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    rest = [dict(m) for m in messages if m.get("role") != "system"]
+    if not system:
+        return rest
+    first_user = next((i for i, m in enumerate(rest) if m.get("role") == "user"), None)
+    if first_user is None:
+        return [{"role": "user", "content": system}, *rest]
+    rest[first_user]["content"] = f"{system}\n\n{rest[first_user].get('content') or ''}"
+    return rest
+
+
 def chat_response_format(json_schema: Mapping[str, Any] | None, json_mode: bool, style: str, schema_rejected: bool) -> tuple[dict[str, Any] | None, bool]:
     """The `response_format` a chat call sends (None: none), and whether it carries the schema."""
     if json_schema is not None and style != "none" and not schema_rejected:
@@ -350,7 +365,7 @@ class LLMClient:
         """
         kwargs: dict[str, Any] = {
             "model": self.config.model,
-            "messages": [dict(m) for m in messages],
+            "messages": [dict(m) for m in messages] if self.config.system_role else fold_system_messages(messages),
             "max_tokens": int(max_tokens),
             "temperature": float(temperature),
         }

@@ -312,7 +312,7 @@ class EmbeddedLLMServer:
 
     @property
     def config(self) -> LLMConfig:
-        return LLMConfig(self.base_url, self.model_alias, NO_KEY, schema_style=LLAMA_CPP_PYTHON_SCHEMA_STYLE)
+        return LLMConfig(self.base_url, self.model_alias, NO_KEY, schema_style=LLAMA_CPP_PYTHON_SCHEMA_STYLE, system_role=self.model.system_role)
 
     # ---- state file
     def read_state(self) -> ServerState | None:
@@ -507,7 +507,9 @@ def ensure_llm(spec: str = "embedded", *, model: str | None = None, api_key: str
     local = embedded_model(spec)
     if local is not None:
         cfg = _embedded_server(local).config
-        return LLMConfig(cfg.base_url, cfg.model, cfg.api_key, timeout_s=timeout_s, max_retries=max_retries, schema_style=cfg.schema_style)
+        return LLMConfig(
+            cfg.base_url, cfg.model, cfg.api_key, timeout_s=timeout_s, max_retries=max_retries, schema_style=cfg.schema_style, system_role=cfg.system_role
+        )
     if not spec.startswith(("http://", "https://")):
         raise ValueError(
             f"LLM spec {spec!r} is neither 'embedded' nor an http(s) URL: pass --llm embedded (or embedded:gemma3) or --llm http://HOST:PORT/v1"

@@ -289,26 +289,31 @@ def test_llm_agent_runs_a_step_on_a_langchain_chat_model():
 
 
 def _embedded_on(monkeypatch, url: str) -> None:
-    """`chat_model("embedded")` built as for the real server, on a fake endpoint."""
+    """`chat_model("embedded[:NAME]")` built as for the real servers, on a fake endpoint."""
     import teammind.agents.llm_server as llm_server
 
     def ensure_llm(spec: str, *, model=None, api_key=None, timeout_s: float = 60.0, max_retries: int = 3) -> LLMConfig:
-        assert spec == "embedded"
-        return LLMConfig(url, MODEL_ALIAS, timeout_s=timeout_s, max_retries=max_retries, schema_style=llm_server.LLAMA_CPP_PYTHON_SCHEMA_STYLE)
+        local = llm_server.embedded_model(spec)
+        return LLMConfig(url, local.alias, timeout_s=timeout_s, max_retries=max_retries, schema_style=llm_server.LLAMA_CPP_PYTHON_SCHEMA_STYLE,
+                         system_role=local.system_role)  # fmt: skip
 
     monkeypatch.setattr(llm_server, "ensure_llm", ensure_llm)
 
 
-def test_chat_model_embedded_through_the_adapter_sends_the_same_request_body_as_the_llm_client(monkeypatch):
+@pytest.mark.parametrize("spec", ["embedded", "embedded:gemma3"])
+def test_chat_model_embedded_through_the_adapter_sends_the_same_request_body_as_the_llm_client(monkeypatch, spec):
+    import teammind.agents.llm_server as llm_server
+
     ctx = step_context()
     with FakeOpenAI([ok('{"action": "look", "note": "n"}')]) as srv:
         _embedded_on(monkeypatch, srv.base_url)
-        through_langchain = LLMAgent(chat_model("embedded")).act(ctx)
-        direct = LLMAgent(LLMClient(LLMConfig(srv.base_url, MODEL_ALIAS, schema_style="json_object"))).act(ctx)
+        through_langchain = LLMAgent(chat_model(spec)).act(ctx)
+        direct = LLMAgent(LLMClient(llm_server.ensure_llm(spec))).act(ctx)
         lc_body, client_body = srv.requests
     assert through_langchain.action == direct.action == "look"
     assert lc_body == client_body
     assert lc_body["response_format"] == {"type": "json_object", "schema": reply_schema(("take key", "look"))} and lc_body["max_tokens"] == 80
+    assert [m["role"] for m in lc_body["messages"]] == (["system", "user"] if spec == "embedded" else ["user"])
 
 
 def test_orchestrator_plans_on_a_langchain_chat_model():

@@ -238,3 +238,13 @@ def test_config_from_env():
     with pytest.raises(LLMConfigError, match="base_url.*TEAMMIND_LLM_BASE_URL"):
         LLMConfig.from_env(env={})
     assert "api_key" not in cfg.redacted()
+
+
+def test_an_endpoint_without_a_system_role_gets_the_system_text_in_the_first_user_turn():
+    messages = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "pick"}, {"role": "assistant", "content": "{}"}]
+    with FakeOpenAI([ok("{}")]) as srv:
+        client_for(srv.base_url, system_role=False).chat(messages)
+        client_for(srv.base_url).chat(messages)
+        folded, kept = (r["messages"] for r in srv.requests)
+    assert folded == [{"role": "user", "content": "Answer in JSON.\n\npick"}, {"role": "assistant", "content": "{}"}]
+    assert kept == messages
