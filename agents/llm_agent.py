@@ -287,8 +287,10 @@ class LLMAgent(Agent):
         task_chars: int = 2500,
         experience_hits: int = 2,
         experience_plan_steps: int = 8,
+        seed: int | None = None,
     ) -> None:
         self.client: ChatClient = as_chat_client(llm)
+        self.seed = seed  # sampling seed sent to the endpoint (None: none sent)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.history_steps = history_steps
@@ -305,6 +307,16 @@ class LLMAgent(Agent):
         self.experience_plan_steps = experience_plan_steps  # actions of a success plan shown
         self._history: deque[tuple[str, str]] = deque(maxlen=max(history_steps, 1) * 4)
         self.last_messages: list[dict[str, str]] = []  # the prompt of the last call (for traces and tests)
+
+    @classmethod
+    def for_team(cls, llm: LLMClient | LLMConfig | BaseChatModel | ChatClient, team: str, **kwargs: Any) -> "LLMAgent":
+        """The agent of team `team` in a run of K teams: team 0 greedy, later teams hotter and seeded (`TeamSampling`),
+        so K teams of one model explore K ways instead of repeating each other."""
+        from teammind.agents.sampling import TeamSampling
+        from teammind.agents.scripted import team_rank
+
+        sampling = TeamSampling.for_rank(team_rank(team))
+        return cls(llm, temperature=sampling.temperature, seed=sampling.seed if sampling.temperature > 0 else None, **kwargs)
 
     # ---- episode hooks
     def reset(self, observation: Observation) -> None:
@@ -428,6 +440,7 @@ class LLMAgent(Agent):
                 max_tokens=max(self.max_tokens, self.free_text_max_tokens) if free else self.max_tokens,
                 temperature=self.temperature,
                 team=ctx.team,
+                extra_body={"seed": self.seed} if self.seed is not None else None,
             )
         except LLMError as exc:
             return LLMAgentAction(action="", error=f"LLM call failed: {exc.reason}", usage=exc.usage, reads=reads, match="error")

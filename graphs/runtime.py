@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from teammind.agents.base import Agent
 from teammind.agents.environment import EnvFactory, Environment, Observation
-from teammind.agents.llm import LLMClient
 from teammind.agents.memory_tools import ExperienceHit
 from teammind.agents.team_memory import TeamMemory
 from teammind.graphs.config import RunConfig
@@ -57,7 +56,7 @@ class RunRuntime:
         task_name: str = "task",
         trace: TraceWriter | None = None,
         on_round: Callable[[int, dict[str, Any]], None] | None = None,
-        aggregator_llm: LLMClient | None = None,
+        aggregator_llm: Any = None,
         experience_bank: MemoryBank | None = None,
         utility: UtilityFn | None = None,
     ) -> None:

@@ -317,6 +317,6 @@ def agent_factory(agent: str, env: str, llm: Any = None) -> Any:
     from teammind.agents.llm_agent import LLMAgent
 
     def llm_agent(team: str) -> Agent:
-        return LLMAgent(llm)
+        return LLMAgent.for_team(llm, team)
 
     return llm_agent

@@ -96,7 +96,7 @@ def _make_worker_factory(spec: RunSpec) -> Any:
     from teammind.agents.llm_agent import LLMAgent
 
     client = make_llm_client(spec.llm, spec.model, spec.api_key)
-    return lambda team: LLMAgent(client)
+    return lambda team: LLMAgent.for_team(client, team)
 
 
 def user_team_factory(spec: RunSpec) -> Any:
