@@ -34,7 +34,12 @@ VARIANTS = ("none", "all")
 
 def team_factory(llm: str, model: str | None, latency_s: float) -> Any:
     """`make_team(memory)`: a ReAct agent whose model samples by team rank, with shared calculator and Python tools."""
+    import warnings
+
     from langgraph.prebuilt import create_react_agent
+    from langgraph.warnings import LangGraphDeprecatedSinceV10
+
+    warnings.filterwarnings("ignore", category=LangGraphDeprecatedSinceV10)  # its successor lives in the separate `langchain` package
 
     from teammind.agents.chat_models import chat_model
     from teammind.agents.langchain_tools import calculator_tool, python_tool
