@@ -1,0 +1,170 @@
+"""A scripted team (no LLM) for reasoning-gym arithmetic (chain_sum, basic_arithmetic) over the shared calculator.
+
+    teammind run --team teammind.suites.reasoning_gym.team:scripted_team --tasks teammind.suites.reasoning_gym.tasks:load_tasks:dataset=chain_sum,n=5
+
+The team parses the question's expression into a tree of binary operations
+and asks the calculator for one operation at a time, each on two numbers it
+already has; the last one is the answer. A chain of additions and
+subtractions is regrouped pairwise (a - b - c + d = (a - b) - (c - d)), so
+its pairs are independent sub-results. Teams differ by rank in which ready
+sub-result they compute first, so K teams start on different pairs and then
+need the ones the others computed: the calls are the same text in every team,
+which is what shared memory serves. With `recall`, a team searches the bank
+for a sub-result before computing it (a read of another team's entry).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from teammind.agents.langchain_tools import calculator_tool
+from teammind.agents.team_memory import TeamMemory
+from teammind.suites.countries.options import as_bool, as_seconds
+from teammind.suites.countries.tool_graph import Call, Recall, entry_call, scripted_graph
+from teammind.suites.countries.tools import unquote
+from teammind.suites.reasoning_gym.scripted import arithmetic_expression
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+class ExpressionError(ValueError):
+    """The question's expression is not plain arithmetic on numbers."""
+
+
+def negate(number: str) -> str:
+    """A number's text with the opposite sign ('-5' <-> '5'; '0' stays)."""
+    if number.startswith("-"):
+        return number[1:]
+    return number if number in ("0", "0.0") else f"-{number}"
+
+
+def parse_tree(expression: str) -> dict[str, dict[str, Any]]:
+    """The expression as nodes "n0".."nK" (the root is the last): {"num"}, {"neg": child} or {"op", "left", "right"}.
+
+    Additions and subtractions in a row become one chain of signed terms,
+    regrouped pairwise into a balanced tree of independent sub-results.
+    """
+    try:
+        root = ast.parse(expression.strip(), mode="eval").body
+    except SyntaxError as err:
+        raise ExpressionError(f"not an arithmetic expression: {expression!r} ({err.msg})") from None
+    nodes: dict[str, dict[str, Any]] = {}
+
+    def add(node: dict[str, Any]) -> str:
+        name = f"n{len(nodes)}"
+        nodes[name] = node
+        return name
+
+    def terms(node: ast.expr, sign: int) -> list[tuple[int, ast.expr]]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            right = 1 if isinstance(node.op, ast.Add) else -1
+            return terms(node.left, sign) + [(sign * right, node.right)]
+        return [(sign, node)]
+
+    def build(node: ast.expr) -> str:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return add({"num": str(node.value)})
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+            return build(node.operand)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            if isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float)):
+                return add({"num": negate(str(node.operand.value))})
+            return add({"neg": build(node.operand)})
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            level = [(sign, build(term)) for sign, term in terms(node, 1)]
+            while len(level) > 1:
+                paired = []
+                for i in range(0, len(level) - 1, 2):
+                    (s1, a), (s2, b) = level[i], level[i + 1]
+                    # s1*a + s2*b = s1 * (a + (s1*s2)*b)
+                    paired.append((s1, add({"op": "+" if s1 == s2 else "-", "left": a, "right": b})))
+                if len(level) % 2:
+                    paired.append(level[-1])
+                level = paired
+            sign, name = level[0]
+            return name if sign > 0 else add({"neg": name})
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return add({"op": _OPS[type(node.op)], "left": build(node.left), "right": build(node.right)})
+        raise ExpressionError(f"{ast.unparse(node)!r} is not plain arithmetic (numbers, + - * / and parentheses)")
+
+    build(root)
+    return nodes
+
+
+def operation_text(op: str, left: str, right: str) -> str:
+    """The calculator expression for one operation: 'a - b' rather than 'a + -b'."""
+    if op in "+-" and right.startswith("-"):
+        return f"{left} {'-' if op == '+' else '+'} {right[1:]}"
+    return f"{left} {op} {right}"
+
+
+class ArithmeticSolver:
+    """Solves arithmetic questions one calculator call per operation (see `tool_graph.Solver`); facts: node -> value."""
+
+    def plan(self, question: str, rank: int) -> dict[str, Any] | None:
+        expression = arithmetic_expression(question)
+        if expression is None:
+            return None
+        try:
+            nodes = parse_tree(expression)
+        except ExpressionError:
+            return None
+        return {"nodes": nodes, "root": f"n{len(nodes) - 1}", "rank": rank}
+
+    def _values(self, plan: dict[str, Any], facts: dict[str, Any]) -> dict[str, str]:
+        """Every node's value known so far: numbers, computed operations, and negations of known values."""
+        values = {name: node["num"] for name, node in plan["nodes"].items() if "num" in node}
+        values.update(facts.get("values", {}))
+        for name, node in plan["nodes"].items():  # children come before parents, so one pass suffices
+            if "neg" in node and node["neg"] in values:
+                values[name] = negate(values[node["neg"]])
+        return values
+
+    def _ready(self, plan: dict[str, Any], facts: dict[str, Any]) -> list[Call]:
+        values = self._values(plan, facts)
+        return [Call("calculator", {"expression": operation_text(node["op"], values[node["left"]], values[node["right"]])})
+                for name, node in plan["nodes"].items()
+                if "op" in node and name not in values and node["left"] in values and node["right"] in values]
+
+    def next_call(self, plan: dict[str, Any], facts: dict[str, Any]) -> Call | None:
+        if "error" in facts:
+            return None
+        ready = self._ready(plan, facts)
+        return ready[plan["rank"] % len(ready)] if ready else None
+
+    def recall(self, plan: dict[str, Any], facts: dict[str, Any], call: Call) -> Recall | None:
+        expression = call.args["expression"]
+
+        def match(key: str) -> Call | None:
+            tool, _ = entry_call(key)
+            return call if tool == "calculator" and key.startswith(f"calculator(expression={expression!r})") else None
+
+        return Recall(query=f"calculator {expression}", match=match)
+
+    def absorb(self, plan: dict[str, Any], facts: dict[str, Any], call: Call, reply: str) -> dict[str, Any]:
+        result = unquote(reply)
+        if result.startswith("error"):
+            return {**facts, "error": result}
+        values = self._values(plan, facts)
+        solved = {name for name, node in plan["nodes"].items() if "op" in node and name not in values and node["left"] in values
+                  and node["right"] in values
+                  and operation_text(node["op"], values[node["left"]], values[node["right"]]) == call.args["expression"]}
+        return {**facts, "values": {**facts.get("values", {}), **{name: result for name in solved}}}
+
+    def answer(self, plan: dict[str, Any], facts: dict[str, Any]) -> str:
+        if "error" in facts:
+            return f"I cannot answer: the calculator said {facts['error']}"
+        return self._values(plan, facts).get(plan["root"], "I could not finish the calculation.")
+
+
+def scripted_team(memory: TeamMemory, latency_s: float | str = 0.0, recall: bool | str = False) -> Any:
+    """`make_team(memory)`: the scripted arithmetic team over the shared calculator (`latency_s` per call).
+
+    `recall` is off by default: every sub-result it needs is an identical calculator call, which `memory.share` already serves.
+    """
+    return scripted_graph(memory, ArithmeticSolver(), [calculator_tool(as_seconds("latency_s", latency_s))],
+                          recall=as_bool("recall", recall), name=f"arithmetic-{memory.team}")
+
+
+__all__ = ["ArithmeticSolver", "ExpressionError", "negate", "operation_text", "parse_tree", "scripted_team"]
