@@ -145,6 +145,7 @@ def chat_model(
     timeout_s: float = 60.0,
     max_retries: int = 3,
     tool_calling: str | None = None,
+    max_tool_rounds: int | None = None,
 ) -> BaseChatModel:
     """A LangChain chat model for `llm`: "embedded" (the local SmolLM2 server, started or reused),
     "embedded:gemma3" (the local Gemma 3 270M server), or an OpenAI-compatible base URL.
@@ -153,6 +154,9 @@ def chat_model(
     (tool calls as a JSON-schema-constrained reply; the default for the embedded servers, which
     have no tool calls). A URL's model and key come from `model` / `api_key`, else the
     environment (`TEAMMIND_LLM_MODEL`, `TEAMMIND_LLM_API_KEY`), else the endpoint's first model.
+    `max_tool_rounds` bounds the tool-calling replies of a JSON tool-calling model per turn, after which
+    only an answer is allowed (default: 1 for the embedded models, which otherwise repeat calls; 4 else);
+    raise it for tasks that need several hops.
     """
     from teammind.agents.llm_server import EMBEDDED_MODELS, embedded_model, ensure_llm
 
@@ -177,6 +181,8 @@ def chat_model(
         raise LLMConfigError(
             "tool_calling", f"is {tool_calling!r}; use 'native' (the endpoint's own tool calls) or 'json' (tool calls as a JSON reply)."
         )
+    if max_tool_rounds is not None and (isinstance(max_tool_rounds, bool) or not isinstance(max_tool_rounds, int) or max_tool_rounds < 1):
+        raise LLMConfigError("max_tool_rounds", f"must be a positive integer or None, got {max_tool_rounds!r}; pass e.g. max_tool_rounds=3.")
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
         raise LLMConfigError("max_tokens", f"must be a positive integer or None, got {max_tokens!r}; pass e.g. max_tokens=256.")
     cfg = ensure_llm(spec, model=model, api_key=api_key, timeout_s=timeout_s, max_retries=max_retries)
@@ -185,8 +191,9 @@ def chat_model(
         return base
     if local is not None:
         # a model this small answers at once unless its first reply must be a tool call, and loops on tools unless bounded
-        return JsonToolCallingChatModel(inner=base, schema_style=cfg.schema_style, system_role=local.system_role, tool_first=True, max_tool_rounds=1)
-    return JsonToolCallingChatModel(inner=base, schema_style=cfg.schema_style)
+        return JsonToolCallingChatModel(inner=base, schema_style=cfg.schema_style, system_role=local.system_role, tool_first=True,
+                                        max_tool_rounds=max_tool_rounds or 1)
+    return JsonToolCallingChatModel(inner=base, schema_style=cfg.schema_style, max_tool_rounds=max_tool_rounds or 4)
 
 
 # --------------------------------------------------------------------------- tool calls as a JSON reply

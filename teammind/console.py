@@ -12,7 +12,7 @@ def wide_console() -> Any:
     """A console that does not squeeze tables when output goes to a file or pipe."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 160)
+    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 
 
 def summary_table(rows: list[dict[str, Any]], title: str) -> Any:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 from teammind.graphs.tasks import Task
 from teammind.suites.countries import data
-from teammind.suites.countries.options import as_int
+from teammind.suites.options import as_int
 
 TEMPLATES = ("subdivision_count", "most_subdivisions", "currency_code", "name_in_language")
 SPLITS = ("train", "test")

@@ -23,8 +23,8 @@ from typing import Any
 from teammind.agents.team_memory import TeamMemory
 from teammind.suites.countries import tools as T
 from teammind.suites.countries.data import normalise
-from teammind.suites.countries.options import as_bool, as_seconds
-from teammind.suites.countries.tool_graph import Call, Recall, entry_call, scripted_graph
+from teammind.suites.options import as_bool, as_int, as_seconds
+from teammind.graphs.tool_graph import Call, Recall, entry_call, scripted_graph
 
 SYSTEM = (
     "You answer questions about countries with the tools: find_country gives a country's codes, the other tools take its "
@@ -183,10 +183,11 @@ def scripted_team(memory: TeamMemory, latency_s: float | str = 0.0, recall: bool
 
 
 def react_team(memory: TeamMemory, llm: Any = "embedded", model: str | None = None, latency_s: float | str = 0.0,
-               max_tokens: int | str = 256) -> Any:
+               max_tokens: int | str = 256, tool_rounds: int | str = 3) -> Any:
     """`make_team(memory)`: LangGraph's prebuilt ReAct agent on a chat model (sampled by rank) with the shared country tools.
 
     `llm`: "embedded", "embedded:gemma3", an OpenAI-compatible URL, or a LangChain chat model.
+    `tool_rounds`: tool-calling replies allowed before the answer (the questions need two to six calls).
     """
     from langchain_core.language_models import BaseChatModel
     from langgraph.prebuilt import create_react_agent
@@ -199,7 +200,8 @@ def react_team(memory: TeamMemory, llm: Any = "embedded", model: str | None = No
         from teammind.agents.chat_models import chat_model
 
         sampling = TeamSampling.for_rank(memory.rank)
-        chat = chat_model(llm, model=model, temperature=sampling.temperature, seed=sampling.seed, max_tokens=int(max_tokens))
+        chat = chat_model(llm, model=model, temperature=sampling.temperature, seed=sampling.seed, max_tokens=as_int("max_tokens", max_tokens, 1),
+                          max_tool_rounds=as_int("tool_rounds", tool_rounds, 1))
     tools = memory.share(T.country_tools(as_seconds("latency_s", latency_s))) + memory.tools()
     return create_react_agent(chat, tools, prompt=SYSTEM, name=f"countries-react-{memory.team}")
 

@@ -25,10 +25,10 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 from teammind.agents.langchain_tools import with_latency
+from teammind.agents.memory_tools import quoted_entries
 from teammind.suites.countries import data
 
 SEP = " | "
-_ENTRY_RE = re.compile(r'<entry id="[^"]*">(.*?)</entry>', re.DOTALL)
 _COUNTRY_RE = re.compile(
     r"^(?P<name>.+?) \| alpha-2 (?P<alpha_2>[A-Z]{2}) \| alpha-3 (?P<alpha_3>[A-Z]{3}) \| numeric (?P<numeric>\d{3})"
     r"(?: \| official name (?P<official_name>.+))?$"
@@ -47,8 +47,8 @@ _NAME_IN_RE = re.compile(r"^(?P<alpha_2>[A-Z]{2}) \| (?P<name>.+?) \| (?P<langua
 
 def unquote(reply: str) -> str:
     """A tool reply's text: the quoted value when the reply came from the shared memory, else the reply itself."""
-    found = _ENTRY_RE.search(reply)
-    return found.group(1).strip() if found else reply.strip()
+    entries = quoted_entries(reply)
+    return entries[0][1].strip() if entries else reply.strip()
 
 
 # -- replies -----------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from teammind.agents.environment import EnvFactory, Environment, Observation, StepResult
-from teammind.suites.options import parse_options
+from teammind.suites.options import as_int, parse_options
 from teammind.agents.tools import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, calculate, run_python
 
 DATASET_SIZE = 100_000
@@ -121,21 +121,6 @@ def parse_rg_spec(spec: str) -> tuple[tuple[str, ...], dict[str, str]]:
         raise ValueError(f"dataset: a dataset is named twice in spec {spec!r}; name each once")
     options = parse_options(option_text, spec, field="options", example=f"rg:{names[0]}:max_answers=2")
     return tuple(names), options
-
-
-def _as_int(field: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{field}: {value!r} is not an integer; pass a whole number >= {lo}, e.g. {field}={lo}")  # noqa: TRY004
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise ValueError(f"{field}: {value!r} is not an integer; pass a whole number >= {lo}, e.g. {field}={lo}") from None
-    if not isinstance(value, int):
-        raise ValueError(f"{field}: {value!r} is not an integer; pass a whole number >= {lo}, e.g. {field}={lo}")  # noqa: TRY004
-    if value < lo:
-        raise ValueError(f"{field}: {value} must be >= {lo}")
-    return value
 
 
 def _as_float(field: str, value: Any, lo: float) -> float:
@@ -255,13 +240,13 @@ def resolve_options(datasets: tuple[str, ...] | list[str], options: Mapping[str,
     config: dict[str, Any] = {}
     for name, raw in (options or {}).items():
         if name == "max_answers":
-            kw[name] = _as_int(name, raw, 1)
+            kw[name] = as_int(name, raw, 1)
         elif name == "base_seed":
-            kw[name] = _as_int(name, raw, 0)
+            kw[name] = as_int(name, raw, 0)
         elif name == "step_limit":
-            kw[name] = _as_int(name, raw, 1)
+            kw[name] = as_int(name, raw, 1)
         elif name == "python_memory_mb":
-            kw[name] = _as_int(name, raw, 32)
+            kw[name] = as_int(name, raw, 32)
         elif name == "python_timeout":
             kw[name] = _as_float(name, raw, 0.0)
         elif name == "task_names":

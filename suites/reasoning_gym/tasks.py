@@ -13,17 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from teammind.graphs.tasks import Task
+from teammind.suites.options import as_int
 from teammind.suites.reasoning_gym.env import RGEnv, _dataset
-
-
-def _as_int(field: str, value: Any, lo: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: {value!r} is not an integer; write e.g. {field}=10") from None
-    if number < lo:
-        raise ValueError(f"{field}: {number} is below {lo}")
-    return number
 
 
 def grader(dataset: Any, entry: dict[str, Any]) -> Callable[[str], float]:
@@ -41,7 +32,7 @@ def grader(dataset: Any, entry: dict[str, Any]) -> Callable[[str], float]:
 
 def load_tasks(dataset: str = "chain_sum", n: int | str = 10, seed: int | str = 0, **options: Any) -> list[Task]:
     """`n` items of `dataset` (seeds `seed`..`seed + n - 1`), each graded by the dataset's scorer; `options` as in `rg:` specs."""
-    count, first = _as_int("n", n, 1), _as_int("seed", seed, 0)
+    count, first = as_int("n", n, 1), as_int("seed", seed, 0)
     env = RGEnv(dataset, options)
     tasks = []
     for s in range(first, first + count):

@@ -20,8 +20,8 @@ from typing import Any
 
 from teammind.agents.langchain_tools import calculator_tool
 from teammind.agents.team_memory import TeamMemory
-from teammind.suites.countries.options import as_bool, as_seconds
-from teammind.suites.countries.tool_graph import Call, Recall, entry_call, scripted_graph
+from teammind.suites.options import as_bool, as_seconds
+from teammind.graphs.tool_graph import Call, Recall, entry_call, scripted_graph
 from teammind.suites.countries.tools import unquote
 from teammind.suites.reasoning_gym.scripted import arithmetic_expression
 

@@ -65,7 +65,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from teammind.agents.environment import EnvFactory, Environment, Observation, StepResult
-from teammind.suites.options import parse_options
+from teammind.suites.options import as_int, parse_options
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SIMPLIFICATIONS: tuple[str, ...] = (
@@ -100,19 +100,6 @@ def resolve_task(task: str) -> str:
     return name
 
 
-def _as_int(field: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{field}: {value!r} is not an integer; pass a whole number, e.g. {field}=100")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{field}: {value!r} is not an integer; pass a whole number, e.g. {field}=100")
-
-
 def resolve_options(task: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate a task's adapter options; returns {simplifications (ScienceWorld's string), split, step_limit, actions}.
 
@@ -128,7 +115,7 @@ def resolve_options(task: str, options: Mapping[str, Any] | None = None) -> dict
                 raise ValueError(f"split: {raw!r} is not a ScienceWorld split; use one of {', '.join(SPLITS)}")
             out["split"] = str(raw)
         elif name == "step_limit":
-            limit = _as_int("step_limit", raw)
+            limit = as_int("step_limit", raw)
             if limit < 1:
                 raise ValueError(f"step_limit: {limit} must be >= 1; pass e.g. step_limit=100")
             out["step_limit"] = limit

@@ -124,6 +124,7 @@ USER_TEAM_COLUMNS = ("task", "success", "answer", "tool_calls", "tool_calls_shar
 
 def print_user_team_summary(spec: RunSpec, summary: dict[str, Any]) -> None:
     """One row per task (your own team), then the totals of a task list."""
+    from rich.markup import escape
     from rich.table import Table
 
     from teammind.console import wide_console
@@ -133,7 +134,7 @@ def print_user_team_summary(spec: RunSpec, summary: dict[str, Any]) -> None:
     for c in USER_TEAM_COLUMNS:
         table.add_column(c, justify="left" if c in ("task", "answer") else "right")
     for r in runs:
-        cells = {**r, "task": r.get("task_id") or r["task"][:40], "answer": (r.get("answer") or "")[:30],
+        cells = {**r, "task": escape(r.get("task_id") or r["task"][:40]), "answer": escape((r.get("answer") or "")[:30]),
                  "success": "-" if r["success"] is None else f"{r['success']:.0f}"}
         table.add_row(*(f"{cells[c]:.2f}" if isinstance(cells.get(c), float) else str(cells.get(c, "")) for c in USER_TEAM_COLUMNS))
     if "runs" in summary:

@@ -26,10 +26,11 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
+from teammind.agents.memory_tools import quoted_entries
 from teammind.agents.team_memory import TeamMemory
 from teammind.graphs.parallel_teams import task_text
 
-_HIT_RE = re.compile(r'<entry id="(?P<id>[^"]+)">(?P<key>.*?) \(written by (?P<team>[^)]*)\)</entry>', re.DOTALL)
+_WRITTEN_BY_RE = re.compile(r"(?P<key>.*) \(written by (?P<team>[^)]*)\)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def entry_call(key: str) -> tuple[str, str]:
 
 def search_hits(reply: str, team: str) -> list[tuple[str, str]]:
     """(entry id, key) of a `search_shared_memory` reply, leaving out the entries `team` wrote itself."""
-    return [(m["id"], m["key"]) for m in _HIT_RE.finditer(reply) if m["team"] != team]
+    hits = [(label, _WRITTEN_BY_RE.match(text)) for label, text in quoted_entries(reply)]
+    return [(label, m["key"]) for label, m in hits if m is not None and m["team"] != team]
 
 
 def scripted_graph(memory: TeamMemory, solver: Solver, tools: Sequence[BaseTool], *, recall: bool = True, name: str = "scripted") -> Any:
