@@ -1,6 +1,6 @@
 """Demo: three teams share one memory bank on one task.
 
-What it shows, with the real embedder and a real Chroma folder:
+What it shows, with the real embedder and a real bank folder:
 1. three teams explore the same house at once (threads); every step they take
    is proposed to the bank and the novelty-threshold admission controller keeps
    the duplicates out;
@@ -8,7 +8,9 @@ What it shows, with the real embedder and a real Chroma folder:
    (each read is recorded as a use by that team);
 3. the outcome updates the utility Q of what was read (MemRL's rule), and the
    two-phase retrieval now ranks the useful entry above a more similar one;
-4. the bank's stats.
+4. the bank's stats;
+5. the useful entry's history: who wrote it and with which admission
+   probability, which team read it, each Q update.
 
 Run: `python -m teammind.demos.memory_bank` (or `teammind demo memory-bank`).
 """
@@ -98,6 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{stats['steps']} steps stored of {len(log)} proposed, {stats['tokens']} tokens, "
             f"{stats['entries_read']} read ({stats['read_fraction']:.0%}), mean Q {stats['mean_q']:+.2f}"
         )
+
+        console.rule("5. why does it rank first? its history")
+        for event in bank.history(ns, useful.id):
+            detail = ", ".join(f"{k}={v:+.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in event.data.items() if v not in ("", None, -1))
+            console.print(f"  {event.event:<9} {('team ' + event.team) if event.team else '':<12} {detail}")
         bank.close()
     return 0
 

@@ -88,20 +88,56 @@ class Embedder:
             if single and texts[0] in self._cache:
                 self._cache.move_to_end(texts[0])
                 return self._cache[texts[0]][None, :].copy()
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
-                vectors = self._model.encode(
-                    list(texts),
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            vectors = np.asarray(vectors, dtype=np.float32)
+            vectors = self._encode_batch(texts)
             if single:  # only batches of one: in a bigger batch, padding can move the last bits
                 self._cache[texts[0]] = vectors[0].copy()
                 if len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return vectors
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed a round's texts at once, giving exactly the vectors `encode([t])` gives for each.
+
+        Cached texts are served from the cache; the others are batched by token
+        count, since a batch without padding reproduces single-text vectors bit
+        for bit (measured) while a padded batch moves the last bits (bf16 up to
+        6e-4), which would change ties and decisions.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode_many() takes a sequence of strings; wrap a single text in a list")
+        unique = list(dict.fromkeys(texts))
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in unique:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
+                    found[t] = self._cache[t]
+        missing = [t for t in unique if t not in found]
+        if missing:
+            lengths = self._model.tokenizer(missing, truncation=True, max_length=self._model.max_seq_length)["input_ids"]
+            groups: dict[int, list[str]] = {}
+            for t, ids in zip(missing, lengths):
+                groups.setdefault(len(ids), []).append(t)
+            for group in groups.values():
+                with self._lock:
+                    vectors = self._encode_batch(group)
+                    for t, v in zip(group, vectors):
+                        found[t] = v
+                        if self.cache_size > 0:
+                            self._cache[t] = v.copy()
+                            if len(self._cache) > self.cache_size:
+                                self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=True)
+
+    def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """The model on a batch (callers hold the lock)."""
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
+            vectors = self._model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+        return np.asarray(vectors, dtype=np.float32)
 
     def clear_cache(self) -> None:
         """Forget every cached vector (benchmarks start cold with it)."""

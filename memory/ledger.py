@@ -121,6 +121,7 @@ class Ledger(ABC):
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._depth = 0
         self._create_schema()
 
     # -- backend hooks ------------------------------------------------------------------
@@ -133,7 +134,8 @@ class Ledger(ABC):
 
     @abstractmethod
     @contextmanager
-    def _transaction(self, write: bool) -> Iterator[None]: ...
+    def _transaction(self, write: bool) -> Iterator[None]:
+        """The backend's outermost transaction (committed on exit, rolled back on an error)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -149,14 +151,31 @@ class Ledger(ABC):
     @contextmanager
     def write(self) -> Iterator["Ledger"]:
         """One atomic transaction that holds the write lock (other processes wait up to the busy timeout)."""
-        with self._lock, self._transaction(True):
+        with self._lock, self._scope(True):
             yield self
 
     @contextmanager
     def read(self) -> Iterator["Ledger"]:
         """A consistent snapshot for several reads."""
-        with self._lock, self._transaction(False):
+        with self._lock, self._scope(False):
             yield self
+
+    @contextmanager
+    def _scope(self, write: bool) -> Iterator[None]:
+        """A transaction, or a part of the one already open (the outermost decides)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._transaction(write):
+                yield
+        finally:
+            self._depth = 0
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -291,7 +310,7 @@ class Ledger(ABC):
         events: list[HistoryEvent] = list(history)
         with self.write():
             self._ensure_namespaces([e.namespace for e in entries])
-            for entry, vecs in zip(entries, vectors):
+            for i, (entry, vecs) in enumerate(zip(entries, vectors)):
                 path = namespace_path(entry.namespace)
                 existed = bool(self.rows("SELECT 1 FROM entries WHERE path = ? AND kind = ? AND id = ?", (path, entry.kind, entry.id)))
                 if existed:
@@ -304,7 +323,7 @@ class Ledger(ABC):
                 self._bump(path, kind=entry.kind, added=0 if existed else 1, removed=existed)
                 self._enqueue(path, entry.kind, [entry.id], "upsert")
                 o = entry.origin
-                data = {"agent": o.agent, "step": o.step, "episode": o.episode, **(info[len(events) - len(history)] if info else {})}
+                data = {"agent": o.agent, "step": o.step, "episode": o.episode, **(info[i] if info else {})}
                 name = event or ("updated" if existed else "created")
                 events.append(HistoryEvent(0, entry.namespace, entry.id, entry.kind, name, now, o.team, data))
             self._log(events)
@@ -497,7 +516,6 @@ class SqliteLedger(Ledger):
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        self._depth = 0
         super().__init__()
 
     @property
@@ -513,22 +531,12 @@ class SqliteLedger(Ledger):
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[None]:
-        if self._depth:  # nested: the outer transaction decides
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
         self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        self._depth = 1
         try:
             yield
         except BaseException:
-            self._depth = 0
             self._conn.execute("ROLLBACK")
             raise
-        self._depth = 0
         self._conn.execute("COMMIT")
 
     def close(self) -> None:
@@ -556,7 +564,6 @@ class PostgresLedger(Ledger):
             self._conn = psycopg.connect(dsn, autocommit=True)
         except psycopg.Error as err:
             raise MemoryBankError(f"ledger: cannot connect to {redact(dsn)} ({err}). Fix: start Postgres or correct the URL") from err
-        self._depth = 0
         super().__init__()
 
     @property
@@ -577,21 +584,10 @@ class PostgresLedger(Ledger):
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._depth = 1
-        try:
-            with self._conn.transaction():
-                if write:  # one writer at a time keeps namespace counts and utility updates exact
-                    self._conn.execute("SELECT pg_advisory_xact_lock(7305)")
-                yield
-        finally:
-            self._depth = 0
+        with self._conn.transaction():
+            if write:  # one writer at a time keeps namespace counts and utility updates exact
+                self._conn.execute("SELECT pg_advisory_xact_lock(7305)")
+            yield
 
     def close(self) -> None:
         with self._lock:

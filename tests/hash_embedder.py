@@ -40,6 +40,9 @@ class HashEmbedder:
             out[i] /= np.linalg.norm(out[i])
         return out
 
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 

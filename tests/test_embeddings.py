@@ -74,3 +74,22 @@ def test_clear_cache_makes_the_next_encode_run_the_model(counting) -> None:
     embedder.clear_cache()
     embedder.encode(["hallway"])
     assert calls == [["hallway"], ["hallway"]]
+
+
+def test_encode_many_gives_exactly_the_single_text_vectors() -> None:
+    import sys
+
+    sys.path.insert(0, "bench")
+    from memory_ops import TextGen
+
+    texts = TextGen(0, "write").keys(40) + ["where is the coin", "take coin", "where is the coin"]
+    fresh = Embedder(cache_size=0)
+    singles = np.stack([fresh.encode([t])[0] for t in texts])
+    assert np.array_equal(Embedder(cache_size=64).encode_many(texts), singles)
+
+
+def test_encode_many_serves_cached_texts_and_batches_the_rest(counting) -> None:
+    embedder, calls = counting
+    embedder.encode(["in the pantry"])
+    embedder.encode_many(["in the pantry", "on the table", "in the garden"])
+    assert calls[0] == ["in the pantry"] and sorted(t for c in calls[1:] for t in c) == ["in the garden", "on the table"]
