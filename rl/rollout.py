@@ -169,11 +169,7 @@ class RolloutContext:
             raise InvalidFieldError("weights", "missing for admission=learned", "pass the policy's state dict")
         key = (version, weights_digest(weights))  # the digest guards against two weight sets sent with one version
         if self._policy is None or self._policy_version != key:
-            hidden = int(weights["layers.0.weight"].shape[0])
-            policy = LearnedAdmission(hidden=hidden)
-            load_state_numpy(policy.net, weights)
-            policy.net.eval()
-            self._policy, self._policy_version = policy, key
+            self._policy, self._policy_version = LearnedAdmission.from_weights(weights), key
         return self._policy
 
     def utility_for(self, spec: RolloutSpec, qnet_weights: StateDict | None, version: int) -> Any:

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from teammind.memory import InvalidFieldError, LearnedAdmission, MemoryBank
-from teammind.memory.admission import FEATURE_DIM
+from teammind.memory.admission import FEATURE_DIM, FEATURE_SETS
 from teammind.rl.admission_trainer import AdmissionTrainer, TrainerConfig
 from teammind.rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
 from teammind.rl.credit import CreditConfig, assign_credit, group_returns
@@ -45,6 +45,42 @@ from teammind.rl.rollout import RolloutResult, RolloutSpec, check_workload, stat
 from teammind.rl.workers import ExperienceStore, RolloutPool
 
 SUMMARY_METRICS = ("success", "env_steps", "llm_calls", "prompt_tokens", "admitted", "proposed", "read_by_other", "wall_s")
+
+
+@dataclass(frozen=True)
+class MixPart:
+    """One workload of a training mix: an environment spec, or your own team with its task loader, with its own seeds.
+
+    train_seeds / eval_seeds: worlds (or task indices for a team) to train on and to select the policy on; apart.
+    """
+
+    env: str = "twx:coin"
+    train_seeds: tuple[int, int] = (1000, 1999)
+    eval_seeds: tuple[int, ...] = tuple(range(4))
+    team: str | None = None
+    tasks: str | None = None
+    grader: str | None = None
+
+    def __post_init__(self) -> None:
+        check_workload(self.team, self.tasks)
+        object.__setattr__(self, "train_seeds", tuple(self.train_seeds))
+        object.__setattr__(self, "eval_seeds", tuple(self.eval_seeds))
+        _check_seeds(self.train_seeds, self.eval_seeds, where=f"mix part {workload_name(self)}")
+
+    @property
+    def name(self) -> str:
+        return workload_name(self)
+
+
+def _check_seeds(train_seeds: tuple[int, int], eval_seeds: tuple[int, ...], where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if len(train_seeds) != 2 or train_seeds[0] > train_seeds[1] or train_seeds[0] < 0:
+        raise InvalidFieldError("train_seeds", f"{prefix}is {train_seeds!r}", "pass (first, last) with 0 <= first <= last")
+    lo, hi = train_seeds
+    if not eval_seeds:
+        raise InvalidFieldError("eval_seeds", f"{prefix}is empty", "pass the held-out seeds the policy is selected on")
+    if set(eval_seeds) & set(range(lo, hi + 1)):
+        raise InvalidFieldError("eval_seeds", f"{prefix}overlap the training seeds", "evaluate on held-out worlds, e.g. 0..7 with training 1000..1999")
 
 
 @dataclass(frozen=True)
@@ -86,6 +122,15 @@ class TrainConfig:
     team, tasks, grader: train on your own team (module:factory) and its task
         loader (module:loader) instead of `env`; train_seeds and eval_seeds
         are then indices into the task list (keep them apart).
+    mix: train one policy on several workloads (`MixPart`s, each with its own
+        seeds) instead of env/team; iteration i's task j comes from part
+        (i * tasks_per_iteration + j) mod len(mix), and evaluations play every
+        part's eval seeds (ours: a policy meant to transfer has to see more
+        than one kind of entry).
+    features: the learned policy's input, "full" (task and key embeddings plus
+        the scalar features) or "scalar" (novelty, task-key similarity, size,
+        error, progress, teams: no text, so it can transfer to workloads it
+        never saw); see memory/admission.py.
     """
 
     env: str = "twx:coin"
@@ -110,20 +155,37 @@ class TrainConfig:
     team: str | None = None
     tasks: str | None = None
     grader: str | None = None
+    mix: tuple[MixPart, ...] = ()
+    features: str = "full"
 
     def __post_init__(self) -> None:
         check_workload(self.team, self.tasks)
+        object.__setattr__(self, "mix", tuple(p if isinstance(p, MixPart) else MixPart(**_mix_part_fields(p)) for p in self.mix))
+        if self.mix and self.team is not None:
+            raise InvalidFieldError("mix", "is given together with team", "put your team into the mix as one of its parts")
+        if self.features not in FEATURE_SETS:
+            raise InvalidFieldError("features", f"is {self.features!r}", f"use one of {', '.join(FEATURE_SETS)}")
         for name, lo in (("episodes", 1), ("group", 2), ("tasks_per_iteration", 1), ("teams", 1), ("max_steps", 1), ("eval_every", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise InvalidFieldError(name, f"is {v!r}", f"pass an integer >= {lo}")
-        lo, hi = self.train_seeds
-        if lo > hi or lo < 0:
-            raise InvalidFieldError("train_seeds", f"is {self.train_seeds!r}", "pass (first, last) with 0 <= first <= last")
+        if not self.mix:
+            _check_seeds(self.train_seeds, self.eval_seeds)
         if self.admission_budget is not None and not 0.0 < self.admission_budget <= 1.0:
             raise InvalidFieldError("admission_budget", f"is {self.admission_budget!r}", "pass a fraction in (0, 1], e.g. 0.35, or None")
-        if set(self.eval_seeds) & set(range(lo, hi + 1)):
-            raise InvalidFieldError("eval_seeds", "overlap the training seeds", "evaluate on held-out worlds, e.g. 0..7 with training 1000..1999")
+
+    @property
+    def parts(self) -> tuple[MixPart, ...]:
+        """The workloads trained on: the mix, or the one env / team of this config."""
+        if self.mix:
+            return self.mix
+        return (MixPart(env=self.env, train_seeds=self.train_seeds, eval_seeds=self.eval_seeds, team=self.team, tasks=self.tasks,
+                        grader=self.grader),)
+
+    @property
+    def name(self) -> str:
+        """What the policy is trained on (recorded in the checkpoint)."""
+        return " + ".join(p.name for p in self.parts)
 
     @property
     def episodes_per_iteration(self) -> int:
@@ -149,14 +211,53 @@ class TrainConfig:
             kw["credit"] = CreditConfig(**kw["credit"])
         kw["train_seeds"] = tuple(kw.get("train_seeds", (1000, 1999)))
         kw["eval_seeds"] = tuple(kw.get("eval_seeds", tuple(range(8))))
+        kw["mix"] = tuple(MixPart(**_mix_part_fields(p)) for p in kw.get("mix", ()))
         return cls(**kw)
 
+    @classmethod
+    def load_mix(cls, path: str | Path) -> tuple[MixPart, ...]:
+        """A mix file: a JSON list of parts, each {"env": ...} or {"team": ..., "tasks": ...}, with train_seeds and eval_seeds."""
+        p = Path(path).expanduser()
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InvalidFieldError("--mix", f"no mix file at {p}", "pass a JSON list of workloads (see docs/training.md)") from None
+        except ValueError as err:
+            raise InvalidFieldError("--mix", f"{p} is not JSON ({err})", "pass a JSON list of workloads") from None
+        if not isinstance(data, list) or not data:
+            raise InvalidFieldError("--mix", f"{p} holds no list of workloads", 'write e.g. [{"env": "twx:coin", "train_seeds": [1000, 1999], "eval_seeds": [0, 1]}]')
+        return tuple(MixPart(**_mix_part_fields(part)) for part in data)
 
-def task_seeds(config: TrainConfig, iteration: int) -> list[int]:
-    """The worlds of one iteration: a pure function of (seed, iteration), so resume replays them."""
-    rng = np.random.default_rng([config.seed, iteration])
-    lo, hi = config.train_seeds
-    return [int(s) for s in rng.choice(np.arange(lo, hi + 1), size=config.tasks_per_iteration, replace=hi - lo + 1 < config.tasks_per_iteration)]
+
+def _mix_part_fields(part: Any) -> dict[str, Any]:
+    if not isinstance(part, dict):
+        raise InvalidFieldError("mix", f"has a {type(part).__name__} part", 'write each part as {"env": ...} or {"team": ..., "tasks": ...}')
+    known = {f.name for f in fields(MixPart)}
+    unknown = sorted(set(part) - known)
+    if unknown:
+        raise InvalidFieldError(f"mix.{unknown[0]}", "is not a field of a mix part", f"use {', '.join(sorted(known))}")
+    return dict(part)
+
+
+def task_seeds(config: TrainConfig, iteration: int) -> list[tuple[int, int]]:
+    """(mix part, world) of each task of one iteration: a pure function of (seed, iteration), so resume replays them.
+
+    One workload draws its tasks as it always did; a mix takes task j of
+    iteration i from part (i * tasks_per_iteration + j) mod parts and draws its
+    world from that part's training seeds.
+    """
+    parts = config.parts
+    if len(parts) == 1:
+        rng = np.random.default_rng([config.seed, iteration])
+        lo, hi = parts[0].train_seeds
+        draws = rng.choice(np.arange(lo, hi + 1), size=config.tasks_per_iteration, replace=hi - lo + 1 < config.tasks_per_iteration)
+        return [(0, int(s)) for s in draws]
+    out = []
+    for j in range(config.tasks_per_iteration):
+        p = (iteration * config.tasks_per_iteration + j) % len(parts)
+        lo, hi = parts[p].train_seeds
+        out.append((p, int(np.random.default_rng([config.seed, iteration, j]).integers(lo, hi + 1))))
+    return out
 
 
 class Training:
@@ -175,8 +276,8 @@ class Training:
         self.metrics_path = self.run_dir / "metrics.jsonl"
         self.experience_ns = ("teammind", "train-exp", self.run_dir.name or "run")
         torch.manual_seed(config.seed)
-        self.policy = LearnedAdmission(hidden=config.hidden, seed=config.seed)
-        self.policy.trained_on = workload_name(config)
+        self.policy = LearnedAdmission(hidden=config.hidden, seed=config.seed, features=config.features)
+        self.policy.trained_on = config.name
         self.trainer = AdmissionTrainer(self.policy, config.trainer)
         self.qnet = QNet(hidden=config.qnet_hidden)
         self.qnet_trainer = QNetTrainer(self.qnet)
@@ -253,11 +354,12 @@ class Training:
     def _specs(self, it: int) -> list[RolloutSpec]:
         cfg = self.config
         ns = self.experience_ns if cfg.experiences else None
+        parts = cfg.parts
         return [
-            RolloutSpec(env=cfg.env, seed=task, episode_id=f"it{it}-t{i}-s{task}-g{g}", teams=cfg.teams, max_steps=cfg.max_steps,
-                        admission="learned", retrieval="q", sample_admission=True, sample_seed=1 + g, experience_namespace=ns,
-                        **workload(cfg))
-            for i, task in enumerate(task_seeds(cfg, it))
+            RolloutSpec(env=parts[p].env, seed=task, episode_id=f"it{it}-t{i}-s{task}-g{g}" if len(parts) == 1 else f"it{it}-t{i}-p{p}-s{task}-g{g}",
+                        teams=cfg.teams, max_steps=cfg.max_steps, admission="learned", retrieval="q", sample_admission=True,
+                        sample_seed=1 + g, experience_namespace=ns, **workload(parts[p]))
+            for i, (p, task) in enumerate(task_seeds(cfg, it))
             for g in range(cfg.group)
         ]
 
@@ -322,20 +424,27 @@ class Training:
     # -- evaluation ----------------------------------------------------------------
     def _evaluate(self, pool: RolloutPool, variants: tuple[str, ...], iteration: int) -> None:
         cfg = self.config
+        parts = cfg.parts
         specs = [
-            RolloutSpec(env=cfg.env, seed=s, episode_id=f"eval-it{iteration}-{v}-s{s}", teams=cfg.teams, max_steps=cfg.max_steps,
-                        admission=v, retrieval="q", **workload(cfg))
-            for s in cfg.eval_seeds
+            RolloutSpec(env=part.env, seed=s, episode_id=f"eval-it{iteration}-{v}-s{s}" if len(parts) == 1 else f"eval-it{iteration}-{v}-p{p}-s{s}",
+                        teams=cfg.teams, max_steps=cfg.max_steps, admission=v, retrieval="q", **workload(part))
+            for p, part in enumerate(parts)
+            for s in part.eval_seeds
             for v in variants
         ]
         results = pool.run(specs, state_dict_numpy(self.policy.net), 10**6 + iteration)
         for v in variants:
-            rows = [r.summary for r in results if r.spec.admission == v]
-            row: dict[str, Any] = {"type": "eval", "iteration": iteration, "variant": v, "seeds": list(cfg.eval_seeds)}
+            mine = [r for r in results if r.spec.admission == v]
+            rows = [r.summary for r in mine]
+            row: dict[str, Any] = {"type": "eval", "iteration": iteration, "variant": v,
+                                   "seeds": list(parts[0].eval_seeds) if len(parts) == 1 else [len(p.eval_seeds) for p in parts]}
             for m in SUMMARY_METRICS:
                 vals = [float(s[m]) for s in rows]
                 row[m] = round(float(np.mean(vals)), 4)
                 row[f"{m}_std"] = round(float(np.std(vals)), 4)
+            if len(parts) > 1:  # each part's means, so a mix shows where its policy admits and saves
+                row["parts"] = {part.name: {m: round(float(np.mean([float(r.summary[m]) for r in mine if workload_name(r.spec) == part.name])), 4)
+                                            for m in ("success", "env_steps", "admitted")} for part in parts}
             self._append(row)
             self.log(f"eval @ iteration {iteration} [{v}]: success {row['success']:.2f}, env steps {row['env_steps']:.1f}, "
                      f"admitted {row['admitted']:.1f}")

@@ -1,6 +1,7 @@
 """Admission: baselines behave as documented; the learned policy round-trips through safetensors."""
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -47,6 +48,24 @@ def test_learned_policy_round_trips_through_safetensors(tmp_path, bank):
     loaded = LearnedAdmission.load(path)
     assert loaded.admit_probability(f) == pytest.approx(policy.admit_probability(f))
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_scalar_policy_ignores_the_text_and_round_trips_with_its_feature_set(tmp_path, bank):
+    policy = LearnedAdmission(seed=2, features="scalar", init_admit_bias=0.0)
+    f = bank.propose(_cand("opened the drawer"), AdmitNone()).decision.features
+    other_text = replace(f, task_embedding=-f.task_embedding, key_embedding=np.roll(f.key_embedding, 7))
+    assert policy.admit_probability(other_text) == pytest.approx(policy.admit_probability(f))
+    assert policy.admit_probability(replace(f, max_similarity=0.99)) != pytest.approx(policy.admit_probability(f))
+    loaded = LearnedAdmission.load(policy.save(tmp_path / "scalar.safetensors"))
+    assert loaded.features == "scalar" and loaded.admit_probability(f) == pytest.approx(policy.admit_probability(f))
+    rebuilt = LearnedAdmission.from_weights({k: v.numpy() for k, v in policy.net.state_dict().items()})
+    assert rebuilt.features == "scalar" and rebuilt.admit_probability(f) == pytest.approx(policy.admit_probability(f))
+
+
+def test_an_unknown_feature_set_is_refused():
+    with pytest.raises(InvalidFieldError) as err:
+        LearnedAdmission(features="words")
+    assert err.value.field == "features"
 
 
 def test_learned_policy_starts_near_admit_all_and_samples_in_training(bank):

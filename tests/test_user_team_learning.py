@@ -75,3 +75,26 @@ def test_a_team_without_tasks_is_refused():
     with pytest.raises(InvalidFieldError) as err:
         EvalSpec(team="squareteam:make_team", seeds=(0,))
     assert err.value.field == "tasks"
+
+
+def test_one_policy_trains_on_a_mix_and_reports_each_part(team_module):
+    from teammind.memory import LearnedAdmission
+    from teammind.rl.train import MixPart
+
+    out = team_module / "mix"
+    mix = (MixPart(team="squareteam:make_team", tasks="squareteam:load:n=8", train_seeds=(0, 5), eval_seeds=(6,)),
+           MixPart(team="squareteam:make_team", tasks="squareteam:load:n=12", train_seeds=(0, 9), eval_seeds=(10, 11)))
+    config = TrainConfig(mix=mix, features="scalar", episodes=4, group=2, tasks_per_iteration=2, eval_every=1)
+    train(TrainSpec(out=str(out), config=config))
+    evals = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert all(set(e["parts"]) == {p.name for p in mix} for e in evals)
+    policy = LearnedAdmission.load(out / "admission.safetensors")
+    assert policy.features == "scalar" and policy.trained_on == " + ".join(p.name for p in mix)
+
+
+def test_a_mix_file_with_an_unknown_field_names_it(tmp_path):
+    path = tmp_path / "mix.json"
+    path.write_text(json.dumps([{"env": "twx:coin", "train_seeds": [1000, 1999], "eval_seeds": [0], "worlds": 3}]))
+    with pytest.raises(InvalidFieldError) as err:
+        TrainConfig.load_mix(path)
+    assert err.value.field == "mix.worlds"

@@ -38,6 +38,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--tasks", default=None, metavar="module:loader",
                    help="your team's tasks; --train-seeds and --eval-seeds are then indices into this list (keep them apart)")
     p.add_argument("--grader", default=None, metavar="module:function", help="grades answers of tasks without a grader of their own")
+    p.add_argument("--mix", default=None, metavar="FILE.json",
+                   help="train one policy on several workloads: a JSON list of parts, each {\"env\": ...} or {\"team\": ..., \"tasks\": ...} "
+                        "with its own train_seeds [first, last] and eval_seeds (instead of --env/--team)")
+    p.add_argument("--features", default=d.features, choices=("full", "scalar"),
+                   help="what the policy reads: full (task and key embeddings + scalar features) or scalar (novelty, size, progress...: "
+                        "no text, for a policy that transfers to workloads it never saw)")
     p.add_argument("--out", default=None, help="run folder (spec.json, metrics, curves, checkpoints); required unless --spec names it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--episodes", type=int, default=d.episodes, help=f"training episodes (default {d.episodes})")
@@ -79,7 +85,8 @@ def build_config(args: argparse.Namespace) -> Any:
     from teammind.rl.train import TrainConfig
     from teammind.suites import make_env_factory
 
-    if args.team is None:
+    mix = TrainConfig.load_mix(args.mix) if args.mix else ()
+    if args.team is None and not mix:
         make_env_factory(args.env)  # a bad --env fails here, naming the field
     train = tuple(parse_seeds(args.train_seeds, "--train-seeds"))
     if train != tuple(range(train[0], train[-1] + 1)):
@@ -89,7 +96,7 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.update_epochs > 1 and args.clip is None:
         raise InvalidFieldError("--update-epochs", f"is {args.update_epochs} without --clip", "add --clip 0.2, or pass --update-epochs 1")
     return TrainConfig(
-        env=args.env, team=args.team, tasks=args.tasks, grader=args.grader, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
+        env=args.env, team=args.team, tasks=args.tasks, grader=args.grader, mix=mix, features=args.features, episodes=args.episodes, group=args.group, tasks_per_iteration=args.tasks_per_iteration, teams=args.teams,
         max_steps=args.max_steps, train_seeds=(train[0], train[-1]), eval_seeds=tuple(parse_seeds(args.eval_seeds, "--eval-seeds")),
         eval_every=args.eval_every, experiences=args.experiences, seed=args.seed, admission_budget=args.admission_budget, budget_lr=args.budget_lr,
         trainer=TrainerConfig(lr=args.lr, clip=args.clip, lambda_sparse=args.lambda_sparse, optimizer=args.optimizer,
