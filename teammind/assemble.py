@@ -47,8 +47,10 @@ def warn_if_off_environment(path: Path, env: str) -> None:
     if where is None or where == env or key in _WARNED_OFF_ENVIRONMENT:
         return
     _WARNED_OFF_ENVIRONMENT.add(key)
-    print(f"note: admission policy {path} was trained on {where}, not {env}; it transfers at best (train one with "
-          f"`teammind train --env {env}`)", file=sys.stderr)
+    team, on, tasks = env.partition(" on ")
+    command = f"teammind train --team {team} --tasks {tasks}" if on else f"teammind train --env {env}"
+    print(f"note: admission policy {path} was trained on {where}, not {env}; it transfers at best (train one with `{command}`)",
+          file=sys.stderr)
 
 
 def parse_retrieval(retrieval: str) -> RetrievalConfig:
