@@ -186,6 +186,24 @@ def shipped_admission_path(spec: str | None = None) -> Path:
     return (suite_admission_checkpoint(spec) if spec else None) or ADMISSION
 
 
+LEARNED_FALLBACK = "novelty"
+"""What `learned` without a path means on a workload no shipped policy was trained on. A policy trained on a mix
+of suites and tool workloads with text-free features did not beat the novelty rule on held-out workloads
+(bench/admission_transfer.py, docs/results.md), so the rule that won stands in for it."""
+
+
+def trained_admission_path(spec: str | None) -> Path | None:
+    """The shipped policy trained on `spec` itself (its suite's own, or the default where it was trained), or None."""
+    from teammind.suites.twx.checkpoints import ADMISSION
+
+    if not spec:
+        return None
+    own = suite_admission_checkpoint(spec)
+    if own is not None:
+        return own
+    return ADMISSION if trained_on(ADMISSION) == spec.strip().rstrip(":") else None
+
+
 def shipped_qnet_path() -> Path:
     """The shipped Q-network for experience reranking (safetensors, config in its metadata)."""
     from teammind.suites.twx.checkpoints import QNET

@@ -14,7 +14,7 @@ from typing import Any
 from teammind.memory import AdmissionPolicy, AdmitAll, InvalidFieldError, MemoryBank, NoveltyThreshold, RetrievalConfig
 from teammind.specs import RunSpec, check_admission
 
-_WARNED_OFF_ENVIRONMENT: set[tuple[str, str]] = set()
+_NOTED: set[tuple[str, str]] = set()
 
 
 def parse_admission(admission: str, env: str | None = None) -> AdmissionPolicy | None:
@@ -27,9 +27,14 @@ def parse_admission(admission: str, env: str | None = None) -> AdmissionPolicy |
     if name == "novelty":
         return NoveltyThreshold(float(arg)) if arg else NoveltyThreshold()
     from teammind.memory import LearnedAdmission
-    from teammind.suites.registry import shipped_admission_path
+    from teammind.suites.registry import LEARNED_FALLBACK, trained_admission_path
 
-    path = Path(arg).expanduser() if arg else shipped_admission_path(env)
+    path = Path(arg).expanduser() if arg else trained_admission_path(env)
+    if path is None:
+        _note_once(("fallback", env or ""), f"note: no admission policy was trained for {env or 'this workload'}, so learned uses the "
+                   f"{LEARNED_FALLBACK} rule, which beat the policy trained to transfer on held-out workloads (docs/results.md); "
+                   "pass learned:PATH for a policy of yours")
+        return parse_admission(LEARNED_FALLBACK)
     if not path.is_file():
         raise InvalidFieldError("admission", f"no admission checkpoint at {path}", "pass learned:PATH to a .safetensors admission policy")
     policy = LearnedAdmission.load(path)
@@ -43,14 +48,20 @@ def warn_if_off_environment(path: Path, env: str) -> None:
     from teammind.suites.registry import trained_on
 
     where = trained_on(path)
-    key = (str(path), env)
-    if where is None or where == env or key in _WARNED_OFF_ENVIRONMENT:
+    if where is None or where == env:
         return
-    _WARNED_OFF_ENVIRONMENT.add(key)
     team, on, tasks = env.partition(" on ")
     command = f"teammind train --team {team} --tasks {tasks}" if on else f"teammind train --env {env}"
-    print(f"note: admission policy {path} was trained on {where}, not {env}; it transfers at best (train one with `{command}`)",
-          file=sys.stderr)
+    _note_once((str(path), env), f"note: admission policy {path} was trained on {where}, not {env}; it transfers at best "
+                                 f"(train one with `{command}`)")
+
+
+def _note_once(key: tuple[str, str], text: str) -> None:
+    """Print `text` on stderr the first time `key` comes up in this process."""
+    if key in _NOTED:
+        return
+    _NOTED.add(key)
+    print(text, file=sys.stderr)
 
 
 def parse_retrieval(retrieval: str) -> RetrievalConfig:

@@ -143,7 +143,8 @@ class RunSpec(Spec):
     teams: K parallel teams (Learning to Share: 3).
     max_steps: step limit per team (Learning to Share: 30).
     admission: none (no shared memory), all, novelty[:T] (default threshold 0.9) or learned[:PATH]
-        (no path: the policy shipped for this environment).
+        (no path: the policy shipped for this environment, twx:coin's or twx:twc's; elsewhere the novelty rule, which
+        beat the policy trained to transfer on held-out workloads).
     retrieval: similarity only, or q (similarity reranked by learned utility, MemRL).
     agent: scripted (the suite's heuristic agent) or llm.
     team: single (one acting agent per team), orchestrator (an LLM sets subgoals for the agent), or your own

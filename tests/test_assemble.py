@@ -11,7 +11,7 @@ from teammind.suites.registry import shipped_admission_path, trained_on
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(assemble, "_WARNED_OFF_ENVIRONMENT", set())
+    monkeypatch.setattr(assemble, "_NOTED", set())
 
 
 def test_admission_words_map_to_policies():
@@ -40,11 +40,30 @@ def test_a_trained_checkpoint_keeps_its_environment(tmp_path):
     assert trained_on(path) == "rg:arc_1d"
 
 
-def test_learned_policy_off_its_environment_says_so_once(capsys):
-    assemble.parse_admission("learned", "rg:arc_1d")
-    assemble.parse_admission("learned", "rg:arc_1d")
+def test_learned_policy_off_its_environment_says_so_once(capsys, tmp_path):
+    path = shipped_admission_path("twx:coin")
+    assemble.parse_admission(f"learned:{path}", "rg:arc_1d")
+    assemble.parse_admission(f"learned:{path}", "rg:arc_1d")
     err = capsys.readouterr().err
     assert err.count("trained on twx:coin, not rg:arc_1d") == 1
+
+
+def test_learned_without_a_policy_trained_for_the_workload_falls_back_to_novelty_and_says_so_once(capsys):
+    policies = [assemble.parse_admission("learned", env) for env in ("rg:arc_1d", "rg:arc_1d", None)]
+    assert all(isinstance(p, NoveltyThreshold) for p in policies)
+    err = capsys.readouterr().err
+    assert err.count("no admission policy was trained for rg:arc_1d, so learned uses the novelty rule") == 1
+    assert "for this workload" in err
+
+
+def test_learned_keeps_the_policies_trained_where_it_runs():
+    import torch
+
+    coin, twc = assemble.parse_admission("learned", "twx:coin"), assemble.parse_admission("learned", "twx:twc")
+    assert isinstance(coin, LearnedAdmission) and isinstance(twc, LearnedAdmission)
+    shipped = LearnedAdmission.load(shipped_admission_path("twx:twc"))
+    assert all(torch.equal(a, b) for a, b in zip(twc.net.state_dict().values(), shipped.net.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(coin.net.state_dict().values(), shipped.net.state_dict().values()))
 
 
 def test_learned_policy_on_its_environment_says_nothing(capsys):

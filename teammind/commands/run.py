@@ -30,7 +30,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teams", type=int, default=D.teams, help=f"parallel teams K (default {D.teams})")
     p.add_argument("--max-steps", type=int, default=D.max_steps, help=f"step limit per team (default {D.max_steps})")
     p.add_argument("--admission", default=D.admission,
-                   help=f"{ADMISSION_VOCABULARY} (default {D.admission}; learned without a path: the shipped policy, twc's own on twx:twc)")
+                   help=f"{ADMISSION_VOCABULARY} (default {D.admission}; learned without a path: the policy trained for the environment "
+                        "(twx:coin, twx:twc), elsewhere the novelty rule, which beat the transfer-trained policy on held-out workloads)")
     p.add_argument("--retrieval", default=D.retrieval, choices=RETRIEVALS, help=f"similarity only, or Q-reranked (default {D.retrieval})")
     p.add_argument("--agent", default=D.agent, choices=AGENTS, help="scripted explorer or LLM agent")
     p.add_argument("--llm", default=D.llm, help="embedded (local llama.cpp server) or an OpenAI-compatible base URL")
