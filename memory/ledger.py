@@ -25,6 +25,7 @@ Postgres `SELECT ... FOR UPDATE`), so concurrent processes never lose one.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -258,8 +259,10 @@ class Ledger(ABC):
 
     # -- namespaces ----------------------------------------------------------------------------
     def _ensure_namespaces(self, namespaces: Sequence[Namespace]) -> None:
-        rows = [(namespace_path(ns), json.dumps(list(ns), ensure_ascii=False)) for ns in dict.fromkeys(namespaces)]
-        self._executemany("INSERT INTO namespaces (path, labels) VALUES (?, ?) ON CONFLICT (path) DO NOTHING", rows)
+        """Index new namespaces. `removed` starts at a random value, so a namespace deleted and written again never
+        matches a reader's cache of the old one."""
+        rows = [(namespace_path(ns), json.dumps(list(ns), ensure_ascii=False), random.getrandbits(62)) for ns in dict.fromkeys(namespaces)]
+        self._executemany("INSERT INTO namespaces (path, labels, removed) VALUES (?, ?, ?) ON CONFLICT (path) DO NOTHING", rows)
 
     def _bump(self, path: str, *, kind: str | None = None, added: int = 0, removed: bool = False) -> None:
         counts = ""

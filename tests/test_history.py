@@ -71,3 +71,16 @@ def test_bankstore_exposes_an_items_history():
     store.record_outcome(("users", "1"), ["prefs"], 1.0)
     store.put(("users", "1"), "prefs", {"text": "likes coffee"})
     assert [e.event for e in store.history(("users", "1"), "prefs")] == ["created", "q_updated", "updated"]
+
+
+def test_teammind_memory_history_prints_the_events(tmp_path, capsys):
+    from teammind.memory.cli import cmd_history
+
+    bank = MemoryBank(tmp_path / "bank")
+    e = bank.add_step(NS, "opened the drawer", "v", origin=Origin(team="t0"))
+    bank.read(NS, e.id, team="t1")
+    args = type("Args", (), {"path": str(tmp_path / "bank"), "host": None, "port": None, "namespace": "tenant/task", "id": e.id, "json": True})()
+    assert cmd_history(args) == 0
+    assert [ev["event"] for ev in json.loads(capsys.readouterr().out)] == ["created", "read"]
+    args.id = "missing"
+    assert cmd_history(args) == 1

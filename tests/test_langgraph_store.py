@@ -54,12 +54,22 @@ def test_put_none_deletes_the_item(store: BankStore) -> None:
     assert store.list_namespaces() == []  # an emptied namespace is no longer listed
 
 
-def test_long_values_are_embedded_by_their_first_max_key_words_words(store: BankStore) -> None:
+def test_long_values_are_embedded_in_windows_that_cover_every_word(store: BankStore) -> None:
     long_text = " ".join(f"word{i}" for i in range(200))
     store.put(("docs",), "long", {"text": long_text})
     assert store.get(("docs",), "long").value == {"text": long_text}
     entry = store.bank.get(("docs",), "long")
     assert entry.key.split() == long_text.split()[: store.bank.limits.max_key_words]
+    covered = {w for text in entry.texts for w in text.split()}
+    assert covered == set(long_text.split()) and all(len(t.split()) <= store.bank.limits.max_key_words for t in entry.texts)
+
+
+def test_a_long_item_is_found_by_text_far_past_its_first_words(store: BankStore) -> None:
+    filler = " ".join(f"filler{i}" for i in range(120))
+    store.put(("docs",), "manual", {"text": f"{filler} the kubernetes pod was evicted under memory pressure"})
+    store.put(("docs",), "other", {"text": "a recipe for lemon cake with sugar and flour"})
+    hits = store.search(("docs",), query="kubernetes pod evicted under memory pressure")
+    assert hits and hits[0].key == "manual"
 
 
 def test_search_with_query_ranks_the_relevant_item_first(store: BankStore) -> None:

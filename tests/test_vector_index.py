@@ -69,3 +69,12 @@ def test_ties_at_the_cut_are_all_kept_so_the_bank_can_order_them_by_id():
 
     matches = top_matches(["c", "a", "b", "d"], np.array([0.5, 0.9, 0.5, 0.1]), 2)
     assert [m[0] for m in matches] == ["a", "c", "b"]
+
+
+def test_a_namespace_deleted_and_written_again_is_not_served_from_the_old_cache(bank):
+    bank.add_step(NS, "opened the red door", "v", id="x")
+    assert [h.entry.id for h in bank.search(NS, "opened the red door", config=ALL)] == ["x"]
+    bank.delete_namespace(NS)
+    bank.add_step(NS, "walked into the garden", "v", id="x")
+    hits = bank.search(NS, "opened the red door", config=ALL)
+    assert [h.entry.key for h in hits] == ["walked into the garden"] and hits[0].similarity < 0.9
