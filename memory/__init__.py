@@ -1,4 +1,4 @@
-"""teammind's global memory bank: entries, Chroma stores, admission, two-phase retrieval.
+"""teammind's global memory bank: entries, the SQL ledger and vector index, admission, two-phase retrieval.
 
 Depends on nothing else of ours (agents, graphs and rl depend on it).
 """
