@@ -7,11 +7,12 @@ LangGraph team gets the same through LangChain tools:
 
 * `share(tools)` wraps tools so that each result is proposed to admission (key
   from the tool name, the arguments and the result's first line; value the
-  whole result; the tool name is the admission feature). A call another team
-  already made with the same arguments is answered from the bank when its
-  result was admitted, and a call in flight in another team is awaited instead
-  of repeated: parallel teams repeat tool work, and this is what a shared,
-  selectively admitted memory saves (Learning to Share).
+  whole result; the tool name is the admission feature). A call already made
+  with the same arguments (by another team, or by this one earlier) is
+  answered from the bank when its result was admitted, and a call in flight in
+  another team is awaited instead of repeated: parallel teams repeat tool work,
+  and this is what a shared, selectively admitted memory saves (Learning to
+  Share).
 * `tools()` gives `search_shared_memory` and `read_shared_memory`: two-phase
   retrieval over the bank, quoted as untrusted data; a read is a use.
 
@@ -96,21 +97,29 @@ class SharedCalls:
     def claim(self, call_id: str, team: str) -> tuple[Future[SharedCall], bool]:
         """The call's future and whether `team` now owns it (must run it and resolve the future).
 
-        `team` owns a call nobody ran, a finished call that was not admitted, and
-        a call it ran itself before (it gets no shared answer from itself).
+        `team` owns a call nobody ran and a finished call that was not admitted; a
+        call in flight is awaited and an admitted one is answered from the bank,
+        whichever team ran it (a team repeating its own call reads its own entry).
         """
         with self._lock:
             current = self._calls.get(call_id)
             if current is not None:
-                owner, future = current
+                future = current[1]
                 if not future.done():
                     return future, False
                 shared = future.result() if future.exception() is None else None
-                if shared is not None and shared.entry_id is not None and shared.writer != team:
+                if shared is not None and shared.entry_id is not None:
                     return future, False
             future = Future()
             self._calls[call_id] = (team, future)
             return future, True
+
+    def forget(self, call_id: str, future: Future[SharedCall]) -> None:
+        """Drop a finished call whose entry is gone (expired or deleted), so the next team to ask runs it again."""
+        with self._lock:
+            current = self._calls.get(call_id)
+            if current is not None and current[1] is future:
+                del self._calls[call_id]
 
     def fail(self, call_id: str, future: Future[SharedCall], error: BaseException) -> None:
         with self._lock:
@@ -378,6 +387,8 @@ class TeamMemory:
             served = self._serve(call, self._wait(future))
             if served is not None:
                 return served
+            if future.done() and future.exception() is None:
+                self.calls.forget(call_id, future)
 
     async def acall_shared(self, tool: BaseTool, arguments: dict[str, Any], config: dict[str, Any] | None = None) -> str:
         """`call_shared` for async teams: waits without blocking the event loop and runs async tools natively."""
@@ -399,10 +410,12 @@ class TeamMemory:
             served = await asyncio.to_thread(self._serve, call, shared)
             if served is not None:
                 return served
+            if future.done() and future.exception() is None:
+                self.calls.forget(call_id, future)
 
     def _serve(self, call: "_Call", shared: SharedCall | None) -> str | None:
-        """Another team's admitted result of the call, read from the bank (a use); None when this team must run it."""
-        if shared is None or shared.entry_id is None or shared.writer == self.team:
+        """The admitted result of the call, read from the bank (a use); None when this team must run it."""
+        if shared is None or shared.entry_id is None:
             return None  # failed or not admitted: claim again (this team may now own it)
         value, writer = self._read(shared.entry_id)
         if value is None:
@@ -411,7 +424,7 @@ class TeamMemory:
             self.counts.tool_calls_shared += 1
             self.log.append(TeamCall(index=call.index, call=call.text, entry_id=shared.entry_id, shared_from=writer,
                                      read_writers={shared.entry_id: writer}, seconds=time.perf_counter() - call.started))
-        return served_reply(call.text, writer, shared.entry_id, value)
+        return served_reply(call.text, writer if writer != self.team else "this team", shared.entry_id, value)
 
     def _wait(self, future: Future[SharedCall]) -> SharedCall | None:
         """The other team's finished call (None if it failed); gives up with `TeamStopped` when the run is decided."""

@@ -252,3 +252,28 @@ def test_an_input_without_a_task_is_refused(bank):
     with pytest.raises(InvalidFieldError) as err:
         teams.invoke({"messages": []})
     assert err.value.field == "task"
+
+
+def test_a_team_repeating_its_own_admitted_call_is_answered_from_the_bank(bank):
+    counting = CountingTool()
+    plan = [("lookup", {"x": "a"}), ("lookup", {"x": "a"})]
+    result = ParallelTeams(react_team(counting, {0: plan}), k=1, bank=bank, admission="all").invoke(question())
+    assert counting.runs == {"a": 1}
+    assert result.summary["tool_calls"] == 1 and result.summary["tool_calls_shared"] == 1 and result.summary["read_by_other"] == 0
+
+
+def test_a_call_whose_admitted_entry_is_gone_runs_again(bank):
+    counting = CountingTool()
+
+    def make_team(memory):
+        @tool
+        def wipe() -> str:
+            """Delete the run's shared entries (as a TTL or an operator would)."""
+            bank.delete_namespace(memory.namespace)
+            return "wiped"
+
+        model = ScriptedChatModel(plan=[("lookup", {"x": "a"}), ("wipe", {}), ("lookup", {"x": "a"})])
+        return create_react_agent(model, memory.share([counting.tool]) + [wipe])
+
+    result = ParallelTeams(make_team, k=1, bank=bank, admission="all").invoke(question())
+    assert counting.runs == {"a": 2} and result.summary["tool_calls"] == 2 and result.summary["tool_calls_shared"] == 0
