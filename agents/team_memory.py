@@ -306,20 +306,23 @@ class TeamMemory:
         return entry.value, entry.origin.team
 
     # -- proposing -----------------------------------------------------------------------------
-    def evaluate(self, draft: StepDraft, *, sample: bool | None = None, rng: random.Random | None = None) -> Proposal:
-        """The admission decision on a step, without writing it (lock-step rounds commit later, in team order)."""
-        if self.bank is None:
-            raise ValueError("evaluate: this team has no shared memory (admission none); nothing can be proposed")
-        candidate = StepCandidate(
+    def candidate(self, draft: StepDraft) -> StepCandidate:
+        """What the bank's admission judges for a step of this team (lock-step rounds judge a round's candidates together)."""
+        return StepCandidate(
             namespace=self.namespace, task=self.task if draft.task is None else draft.task, key=draft.key, value=draft.value,
             origin=Origin(team=self.team, agent=draft.agent, step=draft.step_index, episode=self.episode),
             tool=draft.tool, error=draft.error, step_index=draft.step_index, max_steps=self.max_steps, n_teams=self.n_teams,
             id=draft.entry_id,
         )
+
+    def evaluate(self, draft: StepDraft, *, sample: bool | None = None, rng: random.Random | None = None) -> Proposal:
+        """The admission decision on a step, without writing it."""
+        if self.bank is None:
+            raise ValueError("evaluate: this team has no shared memory (admission none); nothing can be proposed")
         sampled = self.sample if sample is None else sample
         if sampled and rng is None:
             rng = random.Random(f"{self.seed}/{self.team}/{draft.step_index}")
-        return self.bank.evaluate(candidate, self.admission, sample=sampled, rng=rng)
+        return self.bank.evaluate(self.candidate(draft), self.admission, sample=sampled, rng=rng)
 
     def propose(self, draft: StepDraft) -> Proposal:
         """Judge a step and write it now if admitted (teams that run freely, not in lock-step rounds)."""

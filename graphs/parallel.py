@@ -1,13 +1,17 @@
 """The parallel-teams graph: dispatch -> K teams in lock-step rounds (LangGraph `Send`) -> aggregate.
 
-    dispatch --Send x K--> team (retrieve -> act -> propose) --> sync --Send x active--> team ...
-                                                                  \\--> aggregate --> END
+    dispatch --Send x K--> team (retrieve -> act) --> admit --> sync --Send x active--> team ...
+                                                                   \--> aggregate --> END
 
 Every round the active teams run concurrently (one `Send` each; LangGraph runs
-a superstep's tasks in parallel). The sync node then writes the round's
-admitted entries to the bank in team order, appends the round to the trace and
-decides whether another round is needed. With the SQLite checkpointer, each
-superstep is checkpointed: an interrupted run resumes from its thread id.
+a superstep's tasks in parallel). The admit node then judges every team's
+draft in one batch (one embedding call, one novelty query: `evaluate_many`),
+and the sync node writes the admitted entries in team order with the vectors
+they were judged by, appends the round to the trace, searches the bank for
+every team's next step in one batch and decides whether another round is
+needed. With the SQLite checkpointer each superstep is checkpointed, the
+round's decisions before its writes: an interrupted run resumes from its
+thread id and decides nothing twice.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from langgraph.types import Send
 
 from teammind.graphs.experience import retrieve_experiences
 from teammind.graphs.runtime import RunRuntime, observation_dict
-from teammind.graphs.team import TeamState, build_team_graph, merge_teams, new_team_state
+from teammind.agents.memory_tools import MemoryHit
+from teammind.graphs.episode import AdmissionRecord, decode_vector, encode_vector
+from teammind.graphs.team import TeamState, admission_draft, build_team_graph, merge_teams, new_team_state, retrieval_query
 from teammind.memory import Entry, EntryNotFoundError
+from teammind.memory.bank import SearchRequest
 
 SUMMARY_KEYS = ("success", "env_steps", "llm_calls", "prompt_tokens", "completion_tokens", "wall_s", "admitted", "read_by_other")
 
@@ -40,6 +47,7 @@ class RunState(TypedDict, total=False):
     read_by_other: list[str]  # distinct shared entries read by a team other than their writer
     intent: str  # the episode's experience key (task + first view), when experiences are on
     experiences: list[dict[str, Any]]  # experiences retrieved at the start, best first
+    next_hits: dict[str, list[dict[str, Any]]]  # the next round's retrieval per team, searched in one batch
     summary: dict[str, Any]
 
 
@@ -61,6 +69,7 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
             out["intent"] = first_team.env.intent(first_team.observation.task, first_team.observation.text)
             hits = retrieve_experiences(runtime.experience_bank, config.experience_namespace, out["intent"], config.experience_retrieval, runtime.utility)
             out["experiences"] = [h.to_dict() for h in hits]
+        out["next_hits"] = round_hits(runtime, teams)
         runtime.clock = time.perf_counter()
         return out
 
@@ -72,15 +81,39 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
         if not active:
             return "aggregate"
         experiences = state.get("experiences", [])
-        return [Send("team", {"team": t, "round_index": state["round"], "teams": {t: teams[t]}, "start_experiences": experiences}) for t in active]
+        hits = state.get("next_hits") or {}
+        return [Send("team", {"team": t, "round_index": state["round"], "teams": {t: teams[t]}, "start_experiences": experiences,
+                              "hits": hits.get(t)}) for t in active]
+
+    def admit(state: RunState) -> dict[str, Any]:
+        """Judge the round's drafts together, against the bank as the round found it; nothing is written yet."""
+        teams = state["teams"]
+        drafted = sorted(t for t in teams if (teams[t].get("pending") or {}).get("key") is not None)
+        if runtime.bank is None or not drafted:
+            return {}
+        judged = {t: dict(teams[t]) for t in drafted}
+        drafts = [admission_draft(runtime, t, judged[t]) for t in drafted]
+        memories = [runtime.team(t, judged[t]["actions"]).memory for t in drafted]
+        proposals = runtime.bank.evaluate_many([m.candidate(d) for m, (d, _) in zip(memories, drafts)], config.admission,  # type: ignore[union-attr]
+                                               sample=config.sample_admission, rngs=[rng for _, rng in drafts])
+        for t, proposal in zip(drafted, proposals):
+            ts, d = judged[t], proposal.decision
+            ts["proposed"] = ts["proposed"] + 1
+            ts["admitted"] = ts["admitted"] + (1 if d.admit else 0)
+            ts["pending"] = {"entry": proposal.entry.to_dict(), "vector": encode_vector(d.features.key_embedding),
+                             "info": {"policy": proposal.policy, "probability": round(float(d.probability), 6)}} if d.admit else None
+            ts["record"] = {**(ts.get("record") or {}), "entry_id": proposal.entry.id,
+                            "admission": AdmissionRecord.from_decision(config.admission.name, d).to_dict()}
+        return {"teams": judged}
 
     def sync(state: RunState) -> dict[str, Any]:
         teams = {t: dict(s) for t, s in state["teams"].items()}
         ordered = sorted(t for t in teams if teams[t].get("record"))
         if runtime.bank is not None:
-            entries = [Entry.from_dict(teams[t]["pending"]["entry"]) for t in ordered if teams[t].get("pending")]
-            if entries:
-                runtime.bank.add(entries)  # ids are deterministic: re-running a round after a crash is idempotent
+            admitted = [teams[t]["pending"] for t in ordered if (teams[t].get("pending") or {}).get("entry")]
+            if admitted:  # ids are deterministic: re-running a round after a crash writes the same entries again
+                runtime.bank.write_judged([Entry.from_dict(p["entry"]) for p in admitted], [decode_vector(p["vector"]) for p in admitted],
+                                          [p["info"] for p in admitted])
         read_by_other = set(state.get("read_by_other", []))
         records = []
         for t in ordered:
@@ -101,7 +134,8 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
         runtime.clock = now
         if runtime.on_round is not None:
             runtime.on_round(state["round"], teams)
-        return {"teams": teams, "round": state["round"] + 1, "wall_s": wall, "read_by_other": sorted(read_by_other)}
+        return {"teams": teams, "round": state["round"] + 1, "wall_s": wall, "read_by_other": sorted(read_by_other),
+                "next_hits": round_hits(runtime, teams)}
 
     def aggregate(state: RunState) -> dict[str, Any]:
         summary = summarize(runtime, state)
@@ -111,14 +145,26 @@ def build_parallel_graph(runtime: RunRuntime, checkpointer: BaseCheckpointSaver 
     graph = StateGraph(RunState)
     graph.add_node("dispatch", dispatch)
     graph.add_node("team", build_team_graph(runtime))
+    graph.add_node("admit", admit)
     graph.add_node("sync", sync)
     graph.add_node("aggregate", aggregate)
     graph.add_edge(START, "dispatch")
     graph.add_conditional_edges("dispatch", fan_out, ["team", "aggregate"])
-    graph.add_edge("team", "sync")
+    graph.add_edge("team", "admit")
+    graph.add_edge("admit", "sync")
     graph.add_conditional_edges("sync", fan_out, ["team", "aggregate"])
     graph.add_edge("aggregate", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def round_hits(runtime: RunRuntime, teams: dict[str, TeamState]) -> dict[str, list[dict[str, Any]]]:
+    """Every active team's retrieval for its next step, searched in one batch against the bank as it is now."""
+    if runtime.bank is None:
+        return {}
+    active = [t for t in sorted(teams) if not teams[t]["done"]]
+    requests = [SearchRequest(runtime.namespace, retrieval_query(teams[t]["observation"]), config=runtime.config.retrieval) for t in active]
+    found = runtime.bank.search_many(requests) if requests else []
+    return {t: [MemoryHit(h.entry.id, h.entry.key, h.score, h.entry.origin.team).__dict__ for h in hits] for t, hits in zip(active, found)}
 
 
 def _writer(runtime: RunRuntime, entry_id: str) -> str:

@@ -1,11 +1,14 @@
-"""The team subgraph: retrieve from the bank -> act -> propose the step to admission.
+"""The team subgraph: retrieve from the bank -> act, leaving the step's draft for the round's admission.
 
 One invocation is one step of one team. The parallel-teams graph sends every
 active team here once per round (LangGraph `Send`, run concurrently) and loops
-rounds until the teams are done or out of steps. A proposal is only *evaluated*
-here; the round's sync node writes the admitted entries in team order, so every
-team in a round reads the bank as it was when the round began and a run is
-deterministic for its seed.
+rounds until the teams are done or out of steps. The step's entry is only
+*drafted* here: the round's `admit` node judges every team's draft in one batch
+and the `sync` node writes the admitted ones in team order, so every team in a
+round reads the bank as it was when the round began and a run is
+deterministic for its seed. The round's retrieval usually arrives with the
+`Send` (searched in one batch when the previous round ended); a team searches
+itself only when it did not.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from teammind.agents.base import AgentAction, LLMUsage, StepContext, step_key
 from teammind.agents.environment import Observation
 from teammind.agents.memory_tools import ExperienceHit, MemoryHit
 from teammind.agents.team_memory import StepDraft
-from teammind.graphs.episode import AdmissionRecord
 from teammind.graphs.runtime import RunRuntime, observation_dict
 
 
@@ -40,7 +42,7 @@ class TeamState(TypedDict, total=False):
     reads: list[str]
     usage: dict[str, float]
     observation: dict[str, Any]
-    pending: dict[str, Any] | None  # this round's evaluated proposal, committed by the sync node
+    pending: dict[str, Any] | None  # this round's draft (key, value, tool), then the admitted entry the sync node writes
     record: dict[str, Any] | None  # this round's trace record
     experiences_used: list[str]  # experience ids the agent relied on
     gains: list[int]  # indices into `actions` of the steps that raised the score (written back as lessons)
@@ -55,7 +57,7 @@ class TeamStepState(TypedDict, total=False):
     team: str
     round_index: int
     teams: Annotated[dict[str, TeamState], merge_teams]
-    hits: list[dict[str, Any]]
+    hits: list[dict[str, Any]] | None  # the round's retrieval, searched with the other teams' (None: search here)
     start_experiences: list[dict[str, Any]]  # retrieved once when the episode started (not a parent key: no merge)
 
 
@@ -73,14 +75,14 @@ def build_team_graph(runtime: RunRuntime) -> Any:
     lesson_search = runtime.lesson_search()
 
     def retrieve(state: TeamStepState) -> dict[str, Any]:
+        if state.get("hits") is not None:
+            return {}
         team = state["team"]
         ts = state["teams"][team]
         rt = runtime.team(team, ts["actions"])
         if rt.memory is None:
             return {"hits": []}
-        obs = rt.observation
-        query = f"{obs.task} {obs.text.splitlines()[0] if obs.text else ''}".strip()
-        hits = rt.memory.search_memory(query)
+        hits = rt.memory.search_memory(retrieval_query(ts["observation"]))
         return {"hits": [h.__dict__ for h in hits]}
 
     def act(state: TeamStepState) -> dict[str, Any]:
@@ -143,41 +145,31 @@ def build_team_graph(runtime: RunRuntime) -> Any:
         ts["pending"] = {"key": key, "value": value, "tool": action.tool or action.action.split(" ")[0]}
         return {"teams": {team: ts}}
 
-    def propose(state: TeamStepState) -> dict[str, Any]:
-        team = state["team"]
-        ts = dict(state["teams"][team])
-        pending = ts.get("pending")
-        if runtime.bank is None or not pending:
-            ts["pending"] = None
-            return {"teams": {team: ts}}
-        step = ts["steps"] - 1
-        rt = runtime.team(team, ts["actions"])
-        assert rt.memory is not None
-        draft = StepDraft(key=pending["key"], value=pending["value"], tool=pending["tool"], step_index=step,
-                          entry_id=f"{runtime.run_id}-{team}-{step}", agent=type(rt.agent).__name__, task=ts["observation"]["task"])
-        salt = f"{config.seed}/{team}/{step}" if config.sample_seed == 0 else f"{config.seed}/{config.sample_seed}/{team}/{step}"
-        rng = random.Random(zlib.crc32(salt.encode()))
-        proposal = rt.memory.evaluate(draft, sample=config.sample_admission, rng=rng)
-        d = proposal.decision
-        ts["proposed"] = ts["proposed"] + 1
-        ts["pending"] = {"entry": proposal.entry.to_dict(), "admit": d.admit} if d.admit else None
-        ts["admitted"] = ts["admitted"] + (1 if d.admit else 0)
-        ts["record"] = {
-            **(ts.get("record") or {}),
-            "entry_id": proposal.entry.id,
-            "admission": AdmissionRecord.from_decision(config.admission.name, d).to_dict(),
-        }
-        return {"teams": {team: ts}}
-
     graph = StateGraph(TeamStepState)
     graph.add_node("retrieve", retrieve)
     graph.add_node("act", act)
-    graph.add_node("propose", propose)
     graph.add_edge(START, "retrieve")
     graph.add_edge("retrieve", "act")
-    graph.add_edge("act", "propose")
-    graph.add_edge("propose", END)
+    graph.add_edge("act", END)
     return graph.compile()
+
+
+def retrieval_query(observation: dict[str, Any]) -> str:
+    """What a team's step searches the bank for: the task and the first line of what it sees now."""
+    text = observation.get("text") or ""
+    return f"{observation['task']} {text.splitlines()[0] if text else ''}".strip()
+
+
+def admission_draft(runtime: RunRuntime, team: str, ts: TeamState) -> tuple[StepDraft, random.Random]:
+    """The round's draft of `team` as admission judges it, with the generator its sampled decision draws from."""
+    step = ts["steps"] - 1
+    pending = ts["pending"] or {}
+    rt = runtime.team(team, ts["actions"])
+    draft = StepDraft(key=pending["key"], value=pending["value"], tool=pending["tool"], step_index=step,
+                      entry_id=f"{runtime.run_id}-{team}-{step}", agent=type(rt.agent).__name__, task=ts["observation"]["task"])
+    config = runtime.config
+    salt = f"{config.seed}/{team}/{step}" if config.sample_seed == 0 else f"{config.seed}/{config.sample_seed}/{team}/{step}"
+    return draft, random.Random(zlib.crc32(salt.encode()))
 
 
 def _allowed(action: str, observation: Observation) -> bool:

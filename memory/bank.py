@@ -431,21 +431,25 @@ class MemoryBank:
         *,
         sample: bool = False,
         rng: random.Random | None = None,
+        rngs: Sequence[random.Random | None] | None = None,
     ) -> list[Proposal]:
         """`evaluate` for a round of candidates at once: one embedding batch, one novelty query per namespace.
 
-        Decisions are taken in the given order with the same `rng`, so they equal
-        evaluating the candidates one by one against the same bank.
+        Decisions are taken in the given order with the same `rng` (or each with
+        its own, `rngs`), so they equal evaluating the candidates one by one
+        against the same bank.
         """
+        if rngs is not None and len(rngs) != len(candidates):
+            raise InvalidFieldError("rngs", f"has {len(rngs)} generators for {len(candidates)} candidates", "pass one per candidate, or rng")
         entries = [self._candidate_entry(c) for c in candidates]
         self._keep_created_at([e for e, c in zip(entries, candidates) if c.id is not None])
         vectors = self.embed_many([t for c in candidates for t in (c.task, c.key)])
         novelty = self._novelty(candidates, [vectors[c.key] for c in candidates])
         pol = policy or self.admission
         out = []
-        for c, e, sim in zip(candidates, entries, novelty):
+        for i, (c, e, sim) in enumerate(zip(candidates, entries, novelty)):
             features = replace(self.features_from_vectors(c, vectors[c.task], vectors[c.key], sim), value_tokens=e.tokens)
-            out.append(Proposal(decision=pol.decide(features, sample=sample, rng=rng), entry=e, policy=pol.name))
+            out.append(Proposal(decision=pol.decide(features, sample=sample, rng=rngs[i] if rngs is not None else rng), entry=e, policy=pol.name))
         return out
 
     def _novelty(self, candidates: Sequence[StepCandidate], keys: Sequence[np.ndarray]) -> list[float]:
@@ -463,15 +467,25 @@ class MemoryBank:
     def commit(self, proposals: Sequence[Proposal]) -> list[str]:
         """Write the admitted entries of evaluated proposals (in the given order) with the vectors they were judged by."""
         admitted = [p for p in proposals if p.admitted]
-        if admitted:
-            vectors = [
-                np.vstack([p.decision.features.key_embedding[None, :], self.embed(list(p.entry.chunks))]) if p.entry.chunks
-                else p.decision.features.key_embedding[None, :]
-                for p in admitted
-            ]  # fmt: skip
-            info = [{"policy": p.policy, "probability": round(float(p.decision.probability), 6)} for p in admitted]
-            self._write([p.entry for p in admitted], vectors, info)
+        self.write_judged([p.entry for p in admitted], [p.decision.features.key_embedding for p in admitted],
+                          [{"policy": p.policy, "probability": round(float(p.decision.probability), 6)} for p in admitted])
         return [p.entry.id for p in admitted]
+
+    def write_judged(self, entries: Sequence[Entry], key_vectors: Sequence[np.ndarray], info: Sequence[dict[str, Any]]) -> None:
+        """Write entries admission already judged, with the key vectors it judged them by (no second embedding of the keys).
+
+        `info` is each entry's {"policy", "probability"} for its history. Lock-step
+        graphs judge a round in one node and write it in the next, after a checkpoint.
+        """
+        if not (len(entries) == len(key_vectors) == len(info)):
+            raise InvalidFieldError("entries", f"{len(entries)} entries, {len(key_vectors)} vectors, {len(info)} infos", "pass one of each per entry")
+        self._validate_batch(entries)
+        if entries:
+            vectors = [
+                np.vstack([np.asarray(v, np.float32)[None, :], self.embed(list(e.chunks))]) if e.chunks else np.asarray(v, np.float32)[None, :]
+                for e, v in zip(entries, key_vectors)
+            ]  # fmt: skip
+            self._write(entries, vectors, info)
 
     def propose(
         self,
