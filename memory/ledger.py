@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from teammind.memory.errors import InvalidFieldError, MemoryBankError
-from teammind.memory.schema import Entry, Kind, Namespace, Origin
+from teammind.memory.schema import Entry, Namespace, Origin
 
 LAYOUT_VERSION = "2"
 BUSY_TIMEOUT_S = 60.0

@@ -37,6 +37,7 @@ import torch
 
 from teammind.memory import InvalidFieldError, LearnedAdmission, MemoryBank
 from teammind.memory.admission import FEATURE_DIM, FEATURE_SETS
+from teammind.memory.files import read_json
 from teammind.rl.admission_trainer import AdmissionTrainer, TrainerConfig
 from teammind.rl.checkpoint import CheckpointDir, atomic_write_text, load_arrays, load_module, load_optimizer, save_arrays, save_module, save_optimizer
 from teammind.rl.credit import CreditConfig, assign_credit, group_returns
@@ -217,15 +218,9 @@ class TrainConfig:
     @classmethod
     def load_mix(cls, path: str | Path) -> tuple[MixPart, ...]:
         """A mix file: a JSON list of parts, each {"env": ...} or {"team": ..., "tasks": ...}, with train_seeds and eval_seeds."""
-        p = Path(path).expanduser()
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InvalidFieldError("--mix", f"no mix file at {p}", "pass a JSON list of workloads (see docs/training.md)") from None
-        except ValueError as err:
-            raise InvalidFieldError("--mix", f"{p} is not JSON ({err})", "pass a JSON list of workloads") from None
+        data = read_json(path, field="--mix", what="a JSON list of workloads (see docs/training.md)")
         if not isinstance(data, list) or not data:
-            raise InvalidFieldError("--mix", f"{p} holds no list of workloads", 'write e.g. [{"env": "twx:coin", "train_seeds": [1000, 1999], "eval_seeds": [0, 1]}]')
+            raise InvalidFieldError("--mix", f"{path} holds no list of workloads", 'write e.g. [{"env": "twx:coin", "train_seeds": [1000, 1999], "eval_seeds": [0, 1]}]')
         return tuple(MixPart(**_mix_part_fields(part)) for part in data)
 
 

@@ -10,11 +10,12 @@ written by `to_dict`.
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from teammind.memory import InvalidFieldError
+from teammind.memory.files import read_json
 
 if TYPE_CHECKING:
     from teammind.rl.train import TrainConfig
@@ -113,14 +114,7 @@ class Spec:
     @classmethod
     def load(cls: type[S], path: str | Path) -> S:
         """Read a spec.json; a missing or malformed file names the path."""
-        p = Path(path).expanduser()
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InvalidFieldError("--spec", f"no spec file at {p}", "pass RUN/spec.json of an earlier run") from None
-        except ValueError as err:
-            raise InvalidFieldError("--spec", f"{p} is not JSON ({err})", "pass the spec.json a run wrote") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path, field="--spec", what="RUN/spec.json of an earlier run"))
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
