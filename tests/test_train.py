@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from teammind.memory import InvalidFieldError
 from teammind.rl.checkpoint import CheckpointDir, load_optimizer, save_optimizer
-from teammind.rl.train import TrainConfig, task_seeds
+from teammind.rl.train import MixPart, TrainConfig, task_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--env", "twx:coin", "--episodes", "12", "--group", "2", "--tasks-per-iteration", "1", "--max-steps", "6",
@@ -70,7 +70,17 @@ def test_an_unfinished_checkpoint_is_never_the_latest(tmp_path):
 def test_task_sampling_depends_only_on_seed_and_iteration():
     cfg = TrainConfig()
     assert task_seeds(cfg, 7) == task_seeds(cfg, 7)
-    assert all(cfg.train_seeds[0] <= s <= cfg.train_seeds[1] for s in task_seeds(cfg, 3))
+    assert all(part == 0 and cfg.train_seeds[0] <= s <= cfg.train_seeds[1] for part, s in task_seeds(cfg, 3))
+
+
+def test_a_mix_draws_each_task_from_its_own_parts_training_seeds():
+    mix = (MixPart(env="twx:coin", train_seeds=(0, 9), eval_seeds=(10,)),
+           MixPart(env="twx:twc", train_seeds=(100, 109), eval_seeds=(110,)))
+    cfg = TrainConfig(mix=mix, tasks_per_iteration=4)
+    drawn = task_seeds(cfg, 2)
+    assert drawn == task_seeds(cfg, 2)
+    assert {part for part, _ in drawn} == {0, 1}
+    assert all(mix[part].train_seeds[0] <= s <= mix[part].train_seeds[1] for part, s in drawn)
 
 
 def test_eval_seeds_overlapping_training_seeds_are_rejected():
