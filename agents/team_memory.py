@@ -15,6 +15,11 @@ LangGraph team gets the same through LangChain tools:
   Share).
 * `tools()` gives `search_shared_memory` and `read_shared_memory`: two-phase
   retrieval over the bank, quoted as untrusted data; a read is a use.
+* `experiences`: past runs' experiences retrieved when the run started
+  (MemRL; `experience_prompt()` quotes them for a prompt). A team that acts on
+  one says so with `use_experience(id)` (reading its id with
+  `read_shared_memory` does the same), so that the grader's outcome moves that
+  experience's Q.
 
 Whatever a team receives from the bank is another team's text: it reaches the
 model only inside the untrusted block of `quote_untrusted`.
@@ -37,7 +42,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import ConfigDict
 
-from teammind.agents.memory_tools import MemoryHit, quote_untrusted
+from teammind.agents.memory_tools import ExperienceHit, MemoryHit, quote_untrusted
 from teammind.memory import AdmissionPolicy, EntryNotFoundError, MemoryBank, Origin, Proposal, RetrievalConfig, StepCandidate
 from teammind.memory.schema import EntryLimits, Namespace
 from teammind.memory.tokens import count_tokens
@@ -252,6 +257,7 @@ class TeamMemory:
         sample: bool = False,
         seed: int = 0,
         episode: str | None = None,
+        experiences: Sequence[ExperienceHit] = (),
     ) -> None:
         self.bank = bank
         self.namespace = tuple(namespace)
@@ -270,6 +276,8 @@ class TeamMemory:
         self.counts = TeamCounts()
         self.reads: list[str] = []  # entry ids read, in order
         self.log: list[TeamCall] = []  # this team's tool calls, in the order they finished
+        self.experiences: tuple[ExperienceHit, ...] = tuple(experiences)  # best first
+        self.experiences_used: list[str] = []  # ids, in the order the team first used them
         self._lock = threading.Lock()
         self._next_index = 0
 
@@ -304,6 +312,19 @@ class TeamMemory:
             self.reads.append(entry_id)
             self.counts.reads += 1
         return entry.value, entry.origin.team
+
+    # -- experiences ---------------------------------------------------------------------------
+    def use_experience(self, experience_id: str) -> None:
+        """Record that this team acts on a retrieved experience (the outcome then moves its Q)."""
+        if experience_id not in {e.id for e in self.experiences}:
+            raise KeyError(f"use_experience: {experience_id!r} is not one of this run's experiences ({[e.id for e in self.experiences]})")
+        with self._lock:
+            if experience_id not in self.experiences_used:
+                self.experiences_used.append(experience_id)
+
+    def experience_prompt(self) -> str:
+        """The retrieved experiences quoted as untrusted data for a prompt ("" when there are none)."""
+        return quote_untrusted([(e.id, f"past task: {e.intent} | what happened: {e.text}") for e in self.experiences])
 
     # -- proposing -----------------------------------------------------------------------------
     def candidate(self, draft: StepDraft) -> StepCandidate:
@@ -346,8 +367,8 @@ class TeamMemory:
         return out
 
     def tools(self) -> list[BaseTool]:
-        """`search_shared_memory(query)` and `read_shared_memory(id)` over the run's bank (none without memory)."""
-        if self.bank is None:
+        """`search_shared_memory(query)` and `read_shared_memory(id)` over the run's bank and experiences (none without either)."""
+        if self.bank is None and not self.experiences:
             return []
 
         def search_shared_memory(query: str) -> str:
@@ -361,6 +382,10 @@ class TeamMemory:
         def read_shared_memory(id: str) -> str:  # noqa: A002 - the name the model sees
             """Read the full value of a shared memory entry by its id (from search_shared_memory)."""
             self.control.check(self.team)
+            experience = next((e for e in self.experiences if e.id == id.strip()), None)
+            if experience is not None:
+                self.use_experience(experience.id)
+                return quote_untrusted([(experience.id, experience.text)])
             value, writer = self._read(id.strip())
             if value is None:
                 return f"No shared entry {id!r}."

@@ -1,17 +1,26 @@
-"""Q-reranked vs similarity-only retrieval on the easy/hard arc_1d stream, over several seed sets.
+"""Q-reranked vs similarity-only retrieval on an experience stream, over several seed sets.
 
-    python bench/retrieval_stream.py --workers 2          # 3 seed sets x 40 puzzles x 10 epochs, ~8 min a set
+    python bench/retrieval_stream.py --workers 2                       # the easy/hard arc_1d stream, ~8 min a set
+    python bench/retrieval_stream.py --workload arc-team --workers 2   # your-own-team path on reasoning-gym's arc_1d, ~3 min a set
 
-The stream (bench/suite.py `EASY_HARD_SPEC`) is one where similar-looking
-experiences differ in usefulness: every arc_1d puzzle looks alike to the
-embedder; easy puzzles are solved whichever experience the teams follow,
-hard ones only with an experience of their own rule. Each seed set plays
-its puzzles for 10 epochs of fresh tasks (K=3, 3 steps, MemRL's defaults,
-per-entry Q). Prints a table, writes `OUT/summary.json` (per seed set and
-mean +- spread over sets of the last-epoch difference) and a PNG of the
-curves, with success on the hard puzzles apart. A seed set whose
-`OUT/<set>/eval.json` exists is read back, not played again, so an
-interrupted run resumes where it stopped.
+Workloads:
+
+* `easy-hard` (bench/suite.py `EASY_HARD_SPEC`): the built-in scripted teams
+  on a stream built so that similar-looking experiences differ in usefulness:
+  easy puzzles are solved whichever experience the teams follow, hard ones
+  only with an experience of their own rule. Success on the hard puzzles is
+  reported apart.
+* `arc-team`: a team plugged in as `module:factory` (the scripted python-tool
+  team `teammind.suites.reasoning_gym.team:arc_team`, through ParallelTeams
+  and TeamMemory) on reasoning-gym's own arc_1d task list: its default mix of
+  families, in the order its seeds give, nothing chosen by this project. The
+  grader is reasoning-gym's scorer.
+
+Each seed set plays its tasks for 10 epochs of fresh tasks (K=3, 3 steps,
+MemRL's defaults, per-entry Q). Prints a table, writes `OUT/summary.json`
+(per seed set and mean +- spread over sets of the last-epoch difference) and
+a PNG of the curves. A seed set whose `OUT/<set>/eval.json` exists is read
+back, not played again, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -36,11 +45,15 @@ from teammind.rl.evaluate import parse_seeds  # noqa: E402
 from teammind.rl.plots import _figure, save_figure  # noqa: E402
 
 VARIANTS = ("similarity", "q")
+WORKLOADS = ("easy-hard", "arc-team")
+ARC_TEAM = "teammind.suites.reasoning_gym.team:arc_team"
+ARC_TASKS = "teammind.suites.reasoning_gym.tasks:load_tasks:dataset=arc_1d,n={n}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workload", choices=WORKLOADS, default="easy-hard", help="which stream (default easy-hard; see above)")
     p.add_argument("--seed-sets", nargs="+", default=["0..39", "100..139", "200..239"], metavar="A..B",
                    help="one stream per seed set (default: three sets of 40)")
     p.add_argument("--epochs", type=int, default=10, help="stream epochs (default 10)")
@@ -48,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=3, help="steps per team (default 3: the stream's design needs it)")
     p.add_argument("--failure-reward", type=float, default=-1.0, help="Q target of a failed episode (MemRL: -1)")
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (default 0: in this process)")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "retrieval_easy_hard", help="results folder")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results/retrieval_<workload>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     if args.epochs < 2:
@@ -59,7 +72,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.seeds = {s: parse_seeds(s, "--seed-sets") for s in args.seed_sets}
     except ValueError as err:
         p.error(str(err))
+    if args.out is None:
+        args.out = ROOT / "bench" / "results" / f"retrieval_{args.workload.replace('-', '_')}"
     return args
+
+
+def workload_fields(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
+    """The EvalConfig fields that say what plays: the env spec, or the arc team with a task list long enough for every epoch."""
+    if args.workload == "easy-hard":
+        return {"env": EASY_HARD_SPEC}
+    span = max(seeds) - min(seeds) + 1
+    return {"team": ARC_TEAM, "tasks": ARC_TASKS.format(n=max(seeds) + (args.epochs - 1) * span + 1)}
 
 
 def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict[str, Any]:
@@ -68,9 +91,9 @@ def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict
     from teammind.rl.evaluate import EvalConfig
 
     folder = args.out / name.replace("..", "-")
-    config = EvalConfig(env=EASY_HARD_SPEC, seeds=tuple(seeds), teams=args.teams, max_steps=args.max_steps, variants=("none",),
+    config = EvalConfig(**workload_fields(args, seeds), seeds=tuple(seeds), teams=args.teams, max_steps=args.max_steps, variants=("none",),
                         retrieval_variants=VARIANTS, epochs=args.epochs, stream_tasks="fresh", failure_reward=args.failure_reward,
-                        run_name=f"easy-hard-{name.replace('..', '-')}-{time.strftime('%Y%m%d-%H%M%S')}")
+                        run_name=f"{args.workload}-{name.replace('..', '-')}-{time.strftime('%Y%m%d-%H%M%S')}")
     done = folder / "eval.json"
     if done.is_file():
         data = json.loads(done.read_text())
@@ -107,15 +130,15 @@ def hard_success_by_epoch(data: dict[str, Any], variant: str, hard: set[int]) ->
     return [statistics.fmean(by_epoch[e]) if by_epoch.get(e) else float("nan") for e in sorted(by_epoch)]
 
 
-def summarise(name: str, data: dict[str, Any]) -> dict[str, Any]:
+def summarise(name: str, data: dict[str, Any], workload: str) -> dict[str, Any]:
     rows = {r["variant"]: r for r in data["retrieval_rows"]}
     out: dict[str, Any] = {"seeds": name}
-    hard = hard_seeds(data)
+    hard = hard_seeds(data) if workload == "easy-hard" else set()
     for v in VARIANTS:
         curve = rows[v]["success_by_epoch"]
         out[v] = {"success_by_epoch": curve, "last_epoch_success": curve[-1],
                   "mean_from_epoch_3": statistics.fmean(curve[2:]) if len(curve) > 2 else None,
-                  "hard_success_by_epoch": hard_success_by_epoch(data, v, hard),
+                  "hard_success_by_epoch": hard_success_by_epoch(data, v, hard) if hard else None,
                   "q_success_r": rows[v].get("q_success_r"), "experiences_used_per_episode": rows[v]["experiences_used_per_episode"]}
     out["last_epoch_delta"] = out["q"]["last_epoch_success"] - out["similarity"]["last_epoch_success"]
     return out
@@ -124,10 +147,12 @@ def summarise(name: str, data: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    sets = [summarise(name, play_seed_set(args, name, seeds)) for name, seeds in args.seeds.items()]
+    sets = [summarise(name, play_seed_set(args, name, seeds), args.workload) for name, seeds in args.seeds.items()]
     deltas = [s["last_epoch_delta"] for s in sets]
+    what = workload_fields(args, [0])
     result = {
-        "env": EASY_HARD_SPEC, "teams": args.teams, "max_steps": args.max_steps, "epochs": args.epochs,
+        "workload": args.workload, **({"env": what["env"]} if "env" in what else {"team": ARC_TEAM, "tasks": ARC_TASKS.format(n="<enough>")}),
+        "teams": args.teams, "max_steps": args.max_steps, "epochs": args.epochs,
         "failure_reward": args.failure_reward, "seed_sets": sets,
         "last_epoch_delta_mean": statistics.fmean(deltas), "last_epoch_delta_std": statistics.pstdev(deltas) if len(deltas) > 1 else 0.0,
         "goal_q_at_least_similarity_plus_0.10": statistics.fmean(deltas) >= 0.10,
@@ -135,29 +160,33 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
         "total_s": round(time.perf_counter() - started, 1),
     }
-    print(f"easy/hard arc_1d stream: K={args.teams}, {args.max_steps} steps, {args.epochs} fresh epochs, per-entry Q")
+    print(f"{args.workload} stream: K={args.teams}, {args.max_steps} steps, {args.epochs} fresh epochs, per-entry Q")
     print(f"{'seeds':>10s} {'variant':>10s}  {'success by epoch':50s} {'last':>5s} {'hard, last':>10s} {'r(Q,success)':>12s}")
     for s in sets:
         for v in VARIANTS:
             r = s[v]
             corr = "-" if r["q_success_r"] is None else f"{r['q_success_r']:.2f}"
+            hard_last = "-" if r["hard_success_by_epoch"] is None else f"{r['hard_success_by_epoch'][-1]:.2f}"
             print(f"{s['seeds']:>10s} {v:>10s}  {' '.join(f'{x:.2f}' for x in r['success_by_epoch']):50s} "
-                  f"{r['last_epoch_success']:5.2f} {r['hard_success_by_epoch'][-1]:10.2f} {corr:>12s}")
+                  f"{r['last_epoch_success']:5.2f} {hard_last:>10s} {corr:>12s}")
         print(f"{'':>10s} {'q - sim':>10s}  {'':50s} {s['last_epoch_delta']:+5.2f}")
     print(f"last epoch, q - similarity: {result['last_epoch_delta_mean']:+.3f} ± {result['last_epoch_delta_std']:.3f} "
           f"over {len(sets)} seed sets (goal +0.10: {'met' if result['goal_q_at_least_similarity_plus_0.10'] else 'NOT met'})")
 
-    fig, ax = _figure(1, 2, (11, 4))
+    split = args.workload == "easy-hard"
+    fig, ax = _figure(1, 2 if split else 1, (11, 4) if split else (6.5, 4))
     for i, s in enumerate(sets):
         for v, style in (("similarity", "--"), ("q", "-")):
             color = f"C{i}"
             epochs = range(1, len(s[v]["success_by_epoch"]) + 1)
             ax[0][0].plot(epochs, s[v]["success_by_epoch"], style, color=color, marker="o", ms=3, label=f"{v}, seeds {s['seeds']}")
-            ax[0][1].plot(epochs, s[v]["hard_success_by_epoch"], style, color=color, marker="o", ms=3)
-    ax[0][0].set(title="all puzzles: success by epoch (solid q, dashed similarity)", xlabel="stream epoch", ylim=(-0.05, 1.05))
-    ax[0][1].set(title="hard puzzles only", xlabel="stream epoch", ylim=(-0.05, 1.05))
+            if split:
+                ax[0][1].plot(epochs, s[v]["hard_success_by_epoch"], style, color=color, marker="o", ms=3)
+    ax[0][0].set(title=f"{args.workload}: success by epoch (solid q, dashed similarity)", xlabel="stream epoch", ylim=(-0.05, 1.05))
+    if split:
+        ax[0][1].set(title="hard puzzles only", xlabel="stream epoch", ylim=(-0.05, 1.05))
     ax[0][0].legend(fontsize=7)
-    png = save_figure(fig, args.out / "retrieval_easy_hard.png")
+    png = save_figure(fig, args.out / f"retrieval_{args.workload.replace('-', '_')}.png")
     atomic_write_text(args.out / "summary.json", json.dumps(result, indent=2))
     print(f"wrote {args.out / 'summary.json'} and {png}")
     return 0

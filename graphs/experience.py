@@ -33,18 +33,47 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from teammind.agents.environment import INTENT_WORDS
 from teammind.agents.memory_tools import EXPERIENCE_VERSION, ExperienceHit
-from teammind.memory import Entry, MemoryBank, Origin, RetrievalConfig
+from teammind.memory import Entry, InvalidFieldError, MemoryBank, Origin, RetrievalConfig
 from teammind.memory.retrieval import Hit
 
 # A utility estimator for Phase B: (query vector, candidates) -> Q per candidate.
 # The Q-network of rl/q_learner.py plugs in here; None uses each entry's own Q.
 UtilityFn = Callable[[np.ndarray, Sequence[tuple[Entry, float]]], np.ndarray]
+
+@dataclass(frozen=True)
+class ExperienceSource:
+    """Where a run's teams find past experiences (MemRL), and how they are ranked.
+
+    bank / namespace: the experience store (kind "experience" entries).
+    retrieval: two-phase retrieval; k2=3 keeps prompts short (MemRL retrieves a handful).
+    utility: Phase B's Q estimator (a Q-network); None ranks by each entry's own Q.
+    """
+
+    bank: MemoryBank
+    namespace: tuple[str, ...]
+    retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k2=3))
+    utility: UtilityFn | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "namespace", tuple(self.namespace))
+        if not self.namespace or not all(isinstance(p, str) and p for p in self.namespace):
+            raise InvalidFieldError("experiences.namespace", f"is {self.namespace!r}", "pass a tuple of non-empty strings, e.g. ('my-app', 'experience')")
+
+    def retrieve(self, intent: str) -> list[ExperienceHit]:
+        return retrieve_experiences(self.bank, self.namespace, intent, self.retrieval, self.utility)
+
+
+def task_intent(task: str) -> str:
+    """The experience key of a task given as text: its first words (the bank's key limit)."""
+    return " ".join(task.split()[:INTENT_WORDS])
+
 
 def retrieve_experiences(
     bank: MemoryBank, namespace: Sequence[str], intent: str, config: RetrievalConfig, utility: UtilityFn | None = None
@@ -73,7 +102,8 @@ def experience_record(summary: dict[str, Any], actions: dict[str, list[str]], ma
     for t in sorted(teams):
         last = actions.get(t, [])[-3:]
         err = teams[t].get("error")
-        tried.append(f"{t}: {teams[t]['steps']} steps, score {teams[t]['score']:.2f}, last {last}" + (f", error {err}" if err else ""))
+        score = teams[t].get("score")
+        tried.append(f"{t}: {teams[t]['steps']} steps, score {score or 0.0:.2f}, last {last}" + (f", error {err}" if err else ""))
     text = {
         "v": EXPERIENCE_VERSION, "outcome": "failure", "plan": [], "steps": max((teams[t]["steps"] for t in teams), default=0),
         "reflection": "no team succeeded; " + "; ".join(tried),

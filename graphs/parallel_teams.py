@@ -38,9 +38,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from teammind.agents.base import LLMUsage
-from teammind.agents.memory_tools import quote_untrusted
+from teammind.agents.memory_tools import ExperienceHit, quote_untrusted
 from teammind.agents.team_memory import RunControl, SharedCalls, TeamCall, TeamCounts, TeamMemory, TeamStopped
 from teammind.graphs.episode import AdmissionRecord, EpisodeRecord, StepRecord
+from teammind.graphs.experience import ExperienceSource, task_intent
 from teammind.graphs.tasks import Grader, Task, as_task
 from teammind.graphs.team_callbacks import TeamCallbacks
 from teammind.graphs.trace import TraceWriter
@@ -147,6 +148,10 @@ class ParallelTeams:
     trace: a JSONL file that receives the episode record of every run.
     sample_admission: sample admission decisions (training, temperature 1.2) instead of the argmax;
         seeded by `sample_seed`, the team and the call index.
+    experiences: past runs' experiences (MemRL), retrieved once when a run starts under the task's
+        first words and handed to every team as `memory.experiences`; the summary then has `intent`,
+        `experiences_retrieved` and `experiences_used`, which `teammind.rl.q_learner.learn_from_episode`
+        turns into Q updates and the write-back of this run.
     """
 
     def __init__(
@@ -168,6 +173,7 @@ class ParallelTeams:
         trace: str | Path | None = None,
         sample_admission: bool = False,
         sample_seed: int = 0,
+        experiences: ExperienceSource | None = None,
     ) -> None:
         if not callable(make_team):
             raise InvalidFieldError("make_team", f"is {type(make_team).__name__}", "pass a function memory -> compiled graph")
@@ -175,6 +181,8 @@ class ParallelTeams:
             raise InvalidFieldError("k", f"is {k!r}", "pass the number of teams, an integer >= 1")
         if not callable(aggregator) and aggregator not in AGGREGATORS:
             raise InvalidFieldError("aggregator", f"is {aggregator!r}", f"use one of {', '.join(AGGREGATORS)} or a callable")
+        if experiences is not None and not isinstance(experiences, ExperienceSource):
+            raise InvalidFieldError("experiences", f"is {type(experiences).__name__}", "pass ExperienceSource(bank, namespace), or None")
         if aggregator == "llm" and judge is None:
             raise InvalidFieldError("judge", "missing for aggregator='llm'", "pass judge=<a chat model>, e.g. chat_model('embedded')")
         self.policy = self.resolve_admission(admission)
@@ -196,6 +204,7 @@ class ParallelTeams:
         self.trace = TraceWriter(trace) if trace else None
         self.sample_admission = bool(sample_admission)
         self.sample_seed = sample_seed
+        self.experiences = experiences
 
     @staticmethod
     def resolve_admission(admission: str | AdmissionPolicy | None) -> AdmissionPolicy | None:
@@ -241,10 +250,12 @@ class ParallelTeams:
         namespace = (self.tenant, f"{_slug(text)}-{run_id}")
         control = RunControl()
         calls = SharedCalls()
+        intent = task_intent(text) if self.experiences is not None else ""
+        experiences = tuple(self.experiences.retrieve(intent)) if self.experiences is not None else ()
         memories = {
             name: TeamMemory(self.bank, namespace, name, self.retrieval, admission=self.policy, task=text, n_teams=self.k,
                              max_steps=self.max_steps, rank=i, calls=calls, control=control, sample=self.sample_admission,
-                             seed=self.sample_seed)
+                             seed=self.sample_seed, experiences=experiences)
             for i, name in enumerate(f"team-{i}" for i in range(self.k))
         }
         graphs = {}
@@ -255,7 +266,7 @@ class ParallelTeams:
                                         "return a compiled LangGraph graph or a LangChain runnable")
             graphs[name] = graph
         run = _Run(run_id=run_id, task=text, namespace=namespace, inputs=inputs, control=control, memories=memories, team_graphs=graphs,
-                   started=time.perf_counter(), grade=grade or self.grade, task_id=task_id)
+                   started=time.perf_counter(), grade=grade or self.grade, task_id=task_id, intent=intent, experiences=experiences)
         run.graph = self._build_graph(run)
         return run
 
@@ -360,6 +371,8 @@ class ParallelTeams:
             "aggregator": self.aggregator if isinstance(self.aggregator, str) else getattr(self.aggregator, "__name__", "callable"),
             "teams": {name: out.to_summary() for name, out in teams.items()},
             "actions": {name: [c.call for c in out.calls] for name, out in teams.items()},
+            **({"intent": run.intent, "experiences_retrieved": [e.id for e in run.experiences],
+                "experiences_used": sorted({e for m in run.memories.values() for e in m.experiences_used})} if self.experiences is not None else {}),
             **({"aggregator_note": note} if note else {}),
         }
         record = EpisodeRecord(steps=record.steps, summary=summary)
@@ -442,6 +455,8 @@ class _Run:
     started: float
     grade: Grader | None = None
     task_id: str = ""
+    intent: str = ""  # the experience key of this run ("" without experiences)
+    experiences: tuple[ExperienceHit, ...] = ()
     graph: Any = None
     finished: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

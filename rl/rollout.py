@@ -33,6 +33,7 @@ from teammind.graphs.config import RunConfig
 from teammind.graphs.parallel import run_parallel_teams
 from teammind.graphs.runtime import RunRuntime
 from teammind.graphs.episode import EpisodeRecord
+from teammind.graphs.experience import ExperienceSource
 from teammind.graphs.parallel_teams import ParallelTeams
 from teammind.graphs.tasks import Task
 from teammind.graphs.trace import TraceWriter
@@ -193,7 +194,7 @@ class RolloutContext:
             self._user_teams[key] = (team_factory(spec.team), load_tasks(tasks=spec.tasks, grader=spec.grader))
         return self._user_teams[key]
 
-    def _run_user_team(self, spec: RolloutSpec, policy: AdmissionPolicy | None) -> RolloutResult:
+    def _run_user_team(self, spec: RolloutSpec, policy: AdmissionPolicy | None, utility: Any = None) -> RolloutResult:
         """One task of your own team's task list (`spec.seed` is its index) as K parallel teams."""
         make_team, tasks = self.user_team(spec)
         if spec.seed >= len(tasks):
@@ -202,9 +203,12 @@ class RolloutContext:
         if tasks[spec.seed].grade is None:
             raise InvalidFieldError("grader", f"task {tasks[spec.seed].id} of {spec.tasks} has no grader; learning needs outcomes",
                                     "return tasks with a grade function from the loader, or pass grader=module:function")
+        experiences = None
+        if spec.experience_namespace is not None and self.experience_bank is not None:
+            experiences = ExperienceSource(self.experience_bank, spec.experience_namespace, retrieval_config(spec.retrieval, k2=3), utility)
         teams = ParallelTeams(make_team, k=spec.teams, bank=self.step_bank if policy is not None else None, admission=policy,
                               aggregator="first", retrieval=retrieval_config(spec.retrieval), max_steps=spec.max_steps,
-                              sample_admission=spec.sample_admission, sample_seed=spec.sample_seed)
+                              sample_admission=spec.sample_admission, sample_seed=spec.sample_seed, experiences=experiences)
         started = time.perf_counter()
         result = teams.run(tasks[spec.seed], run_id=spec.episode_id)
         if policy is not None:
@@ -217,7 +221,7 @@ class RolloutContext:
         """Play one episode; the step namespace is dropped afterwards, the experience store is only read."""
         policy = self.policy_for(spec, weights, version)
         if spec.team is not None:
-            return self._run_user_team(spec, policy)
+            return self._run_user_team(spec, policy, self.utility_for(spec, qnet_weights, qnet_version))
         retrieval = retrieval_config(spec.retrieval)
         config = RunConfig(
             seed=spec.seed, teams=spec.teams, max_steps=spec.max_steps, memory=policy is not None,

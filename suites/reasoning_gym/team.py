@@ -1,6 +1,7 @@
-"""A scripted team (no LLM) for reasoning-gym arithmetic (chain_sum, basic_arithmetic) over the shared calculator.
+"""Scripted teams (no LLM) for reasoning-gym over shared tools: arithmetic with the calculator, arc_1d with sandboxed Python.
 
     teammind run --team teammind.suites.reasoning_gym.team:scripted_team --tasks teammind.suites.reasoning_gym.tasks:load_tasks:dataset=chain_sum,n=5
+    teammind run --team teammind.suites.reasoning_gym.team:arc_team --tasks teammind.suites.reasoning_gym.tasks:load_tasks:dataset=arc_1d,n=5
 
 The team parses the question's expression into a tree of binary operations
 and asks the calculator for one operation at a time, each on two numbers it
@@ -11,19 +12,33 @@ sub-result they compute first, so K teams start on different pairs and then
 need the ones the others computed: the calls are the same text in every team,
 which is what shared memory serves. With `recall`, a team searches the bank
 for a sub-result before computing it (a read of another team's entry).
+
+The arc_1d team (`arc_team`) tests hypotheses of the scripted solver's library
+(`teammind.suites.reasoning_gym.scripted.HYPOTHESES`) with the `python` tool,
+one program per hypothesis, and answers the prediction of the first that
+passes on the examples; it never sees the expected answer. Team r of K tests
+the library's hypotheses r, r + K, ... so that K teams cover K times as many
+within their step budget (`memory.max_steps` tests). Past experiences
+(`memory.experiences`, best first) are hints, data only: the best-ranked
+success whose plan tested a known hypothesis names the hypothesis every team
+tests first (one identical call, run once and shared), and the team reports
+that experience as used when it tests it.
 """
 
 from __future__ import annotations
 
 import ast
+import random
+import re
+import zlib
 from typing import Any
 
-from teammind.agents.langchain_tools import calculator_tool
+from teammind.agents.langchain_tools import calculator_tool, python_tool
 from teammind.agents.team_memory import TeamMemory
 from teammind.suites.options import as_bool, as_seconds
 from teammind.graphs.tool_graph import Call, Recall, entry_call, scripted_graph
 from teammind.suites.countries.tools import unquote
-from teammind.suites.reasoning_gym.scripted import arithmetic_expression
+from teammind.suites.reasoning_gym.scripted import BY_NAME, HYPOTHESES, arithmetic_expression, parse_arc, program
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
@@ -158,6 +173,88 @@ class ArithmeticSolver:
         return self._values(plan, facts).get(plan["root"], "I could not finish the calculation.")
 
 
+_TESTED_RE = re.compile(r"#\s*hypothesis:\s*([a-z0-9_]{1,60})", re.IGNORECASE)
+_PASS_RE = re.compile(r"^PASS\s*\nOUTPUT:\s*([0-9 ]+?)\s*$", re.MULTILINE)
+ARC_ORDERS = ("library", "sampled")
+
+
+def hypothesis_tested(call: str) -> str | None:
+    """The known hypothesis a python call (its code, or its text in a plan) tests, from its `# hypothesis: <name>` line."""
+    m = _TESTED_RE.search(call[:400]) if isinstance(call, str) else None
+    return m.group(1) if m and m.group(1) in BY_NAME else None
+
+
+class ArcSolver:
+    """Solves arc_1d puzzles by testing the library's hypotheses with python (see the module doc); facts: tested, passed."""
+
+    def __init__(self, memory: TeamMemory, order: str = "library") -> None:
+        if order not in ARC_ORDERS:
+            raise ValueError(f"order: {order!r} is not one of {', '.join(ARC_ORDERS)}")
+        self.memory = memory
+        self.order = order
+
+    def hint(self) -> tuple[str, str] | None:
+        """(hypothesis, experience id): the best-ranked success whose plan tested a known hypothesis (its last)."""
+        for hit in self.memory.experiences:
+            data = hit.parsed()
+            if data is None or data["outcome"] != "success":
+                continue
+            names = [n for n in map(hypothesis_tested, data["plan"]) if n is not None]
+            if names:
+                return names[-1], hit.id
+        return None
+
+    def plan(self, question: str, rank: int) -> dict[str, Any] | None:
+        arc = parse_arc(question)
+        if arc is None:
+            return None
+        library = [h.name for h in HYPOTHESES]
+        if self.order == "sampled":  # a per-puzzle order, the same for every team
+            random.Random(zlib.crc32(question.strip().encode())).shuffle(library)
+        k = max(1, self.memory.n_teams)
+        mine = library[rank % k::k] + [n for i, n in enumerate(library) if i % k != rank % k]
+        hint = self.hint()
+        if hint is not None:
+            mine = [hint[0]] + [n for n in mine if n != hint[0]]
+        return {"train": [[list(i), list(o)] for i, o in arc[0]], "test": list(arc[1]), "order": mine,
+                "hint": list(hint) if hint is not None else None, "budget": max(1, self.memory.max_steps)}
+
+    def next_call(self, plan: dict[str, Any], facts: dict[str, Any]) -> Call | None:
+        tested = facts.get("tested", [])
+        if facts.get("passed") or len(tested) >= plan["budget"]:
+            return None
+        name = next((n for n in plan["order"] if n not in tested), None)
+        if name is None:
+            return None
+        return Call("python", {"code": program(BY_NAME[name], [(i, o) for i, o in plan["train"]], plan["test"])})
+
+    def recall(self, plan: dict[str, Any], facts: dict[str, Any], call: Call) -> Recall | None:
+        return None
+
+    def absorb(self, plan: dict[str, Any], facts: dict[str, Any], call: Call, reply: str) -> dict[str, Any]:
+        name = hypothesis_tested(call.args["code"])
+        assert name is not None
+        if plan["hint"] is not None and plan["hint"][0] == name:
+            self.memory.use_experience(plan["hint"][1])
+        m = _PASS_RE.search(unquote(reply))
+        passed = dict(facts.get("passed", {}))
+        if m:
+            passed[name] = " ".join(m.group(1).split())
+        return {"tested": [*facts.get("tested", []), name], "passed": passed}
+
+    def answer(self, plan: dict[str, Any], facts: dict[str, Any]) -> str:
+        passed = facts.get("passed", {})
+        if passed:
+            return next(iter(passed.values()))
+        return " ".join(str(x) for x in plan["test"])  # no hypothesis fits: the test input unchanged, a guess
+
+
+def arc_team(memory: TeamMemory, latency_s: float | str = 0.0, order: str = "library") -> Any:
+    """`make_team(memory)`: the scripted arc_1d team over the shared python tool (`latency_s` per call, `order` of hypotheses)."""
+    return scripted_graph(memory, ArcSolver(memory, order), [python_tool(as_seconds("latency_s", latency_s))], recall=False,
+                          name=f"arc-{memory.team}")
+
+
 def scripted_team(memory: TeamMemory, latency_s: float | str = 0.0, recall: bool | str = False) -> Any:
     """`make_team(memory)`: the scripted arithmetic team over the shared calculator (`latency_s` per call).
 
@@ -167,4 +264,4 @@ def scripted_team(memory: TeamMemory, latency_s: float | str = 0.0, recall: bool
                           recall=as_bool("recall", recall), name=f"arithmetic-{memory.team}")
 
 
-__all__ = ["ArithmeticSolver", "ExpressionError", "negate", "operation_text", "parse_tree", "scripted_team"]
+__all__ = ["ARC_ORDERS", "ArcSolver", "ArithmeticSolver", "arc_team", "hypothesis_tested", "ExpressionError", "negate", "operation_text", "parse_tree", "scripted_team"]
