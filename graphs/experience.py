@@ -20,6 +20,10 @@ twc team carrying "clean blue socks" asks for "put clean blue socks in") in
 worlds it never saw. Lessons are written only where asked (`write_lessons`),
 and episode-start retrieval never returns them (another namespace).
 
+`ExperienceSource` names a store and its ranking for `ParallelTeams`
+(your own teams): a run retrieves under its task's first words
+(`task_intent`) and hands the hits to every team's `TeamMemory`.
+
 The plan is the winning team's actions; the reflection is structured (what
 was tried, where teams ended, errors), so it needs no LLM call. Retrieval is
 MemRL's two-phase search (similarity floor, then Q rerank). Write-back is a

@@ -28,6 +28,8 @@ _LAZY = {
     "TeamMemory": ("teammind.agents.team_memory", "TeamMemory"),
     "TeamOutput": ("teammind.graphs.parallel_teams", "TeamOutput"),
     "TeamsResult": ("teammind.graphs.parallel_teams", "TeamsResult"),
+    "ExperienceSource": ("teammind.graphs.experience", "ExperienceSource"),
+    "learn_from_episode": ("teammind.rl.q_learner", "learn_from_episode"),
 }
 
 

@@ -136,6 +136,19 @@ def test_retrieval_stream_bench_writes_a_summary_and_resumes_from_finished_sets(
     assert (tmp_path / "0-1" / "eval.json").stat().st_mtime_ns == played
 
 
+@pytest.mark.timeout(300)
+def test_retrieval_stream_bench_plays_your_own_team_on_reasoning_gyms_task_list(tmp_path: Path) -> None:
+    pytest.importorskip("reasoning_gym", reason="needs the envs extra")
+    cmd = [sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--workload", "arc-team", "--seed-sets", "0..1", "--epochs", "2",
+           "--out", str(tmp_path), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=280, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["workload"] == "arc-team" and summary["team"].endswith(":arc_team")
+    assert json.loads((tmp_path / "0-1" / "eval.json").read_text())["config"]["tasks"].endswith("dataset=arc_1d,n=4")
+    assert (tmp_path / "retrieval_arc_team.png").is_file()
+
+
 def test_retrieval_stream_bench_refuses_a_bad_seed_set() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--seed-sets", "5..2"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)

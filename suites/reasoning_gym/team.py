@@ -20,9 +20,10 @@ passes on the examples; it never sees the expected answer. Team r of K tests
 the library's hypotheses r, r + K, ... so that K teams cover K times as many
 within their step budget (`memory.max_steps` tests). Past experiences
 (`memory.experiences`, best first) are hints, data only: the best-ranked
-success whose plan tested a known hypothesis names the hypothesis every team
-tests first (one identical call, run once and shared), and the team reports
-that experience as used when it tests it.
+success whose plan tested a known hypothesis names the hypothesis team 0
+tests first (the other teams leave it to team 0 and keep their share, so a
+wrong hint costs the K teams one test, not K), and team 0 reports that
+experience as used when it tests it.
 """
 
 from __future__ import annotations
@@ -214,8 +215,10 @@ class ArcSolver:
         k = max(1, self.memory.n_teams)
         mine = library[rank % k::k] + [n for i, n in enumerate(library) if i % k != rank % k]
         hint = self.hint()
-        if hint is not None:
-            mine = [hint[0]] + [n for n in mine if n != hint[0]]
+        if hint is not None:  # team 0 tests the hint first; the others leave it to team 0 and keep their share
+            mine = [n for n in mine if n != hint[0]]
+            if rank % k == 0:
+                mine.insert(0, hint[0])
         return {"train": [[list(i), list(o)] for i, o in arc[0]], "test": list(arc[1]), "order": mine,
                 "hint": list(hint) if hint is not None else None, "budget": max(1, self.memory.max_steps)}
 
