@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 
 from bench.suite import EASY_HARD_SPEC, HARD_FAMILIES  # noqa: E402
 from teammind.rl.checkpoint import atomic_write_text  # noqa: E402
-from teammind.rl.evaluate import parse_seeds  # noqa: E402
+from teammind.rl.evaluate import load_qnet_weights, parse_seeds  # noqa: E402
 from teammind.rl.plots import _figure, save_figure  # noqa: E402
 
 VARIANTS = ("similarity", "q")
@@ -60,6 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--teams", type=int, default=3, help="parallel teams K (default 3)")
     p.add_argument("--max-steps", type=int, default=3, help="steps per team (default 3: the stream's design needs it)")
     p.add_argument("--failure-reward", type=float, default=-1.0, help="Q target of a failed episode (MemRL: -1)")
+    p.add_argument("--qnet", type=Path, default=None, metavar="PATH",
+                   help="rank the q variant with this Q-network (qnet.safetensors of `teammind train --experiences`; default: per-entry Q)")
     p.add_argument("--workers", type=int, default=0, help="Ray rollout workers (default 0: in this process)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results/retrieval_<workload>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -73,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except ValueError as err:
         p.error(str(err))
     if args.out is None:
-        args.out = ROOT / "bench" / "results" / f"retrieval_{args.workload.replace('-', '_')}"
+        args.out = ROOT / "bench" / "results" / f"retrieval_{args.workload.replace('-', '_')}{'_qnet' if args.qnet else ''}"
     return args
 
 
@@ -102,7 +104,8 @@ def play_seed_set(args: argparse.Namespace, name: str, seeds: list[int]) -> dict
         if json.loads(json.dumps(wanted)) == kept:
             return data
         raise SystemExit(f"--out: {done} was written with other settings; pass a new --out or delete {folder}")
-    report = execute(config, workers=args.workers, qnet_weights=None, out=folder, quiet=args.quiet)
+    qnet = load_qnet_weights(args.qnet, "--qnet") if args.qnet is not None else None
+    report = execute(config, workers=args.workers, qnet_weights=qnet, out=folder, quiet=args.quiet)
     data = report.to_dict()
     write_run_folder(folder, data)
     return data
@@ -153,14 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "workload": args.workload, **({"env": what["env"]} if "env" in what else {"team": ARC_TEAM, "tasks": ARC_TASKS.format(n="<enough>")}),
         "teams": args.teams, "max_steps": args.max_steps, "epochs": args.epochs,
-        "failure_reward": args.failure_reward, "seed_sets": sets,
+        "failure_reward": args.failure_reward, "qnet": str(args.qnet) if args.qnet else None, "seed_sets": sets,
         "last_epoch_delta_mean": statistics.fmean(deltas), "last_epoch_delta_std": statistics.pstdev(deltas) if len(deltas) > 1 else 0.0,
         "goal_q_at_least_similarity_plus_0.10": statistics.fmean(deltas) >= 0.10,
         "command": "python bench/retrieval_stream.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
         "total_s": round(time.perf_counter() - started, 1),
     }
-    print(f"{args.workload} stream: K={args.teams}, {args.max_steps} steps, {args.epochs} fresh epochs, per-entry Q")
+    print(f"{args.workload} stream: K={args.teams}, {args.max_steps} steps, {args.epochs} fresh epochs, "
+          + (f"Q-network {args.qnet}" if args.qnet else "per-entry Q"))
     print(f"{'seeds':>10s} {'variant':>10s}  {'success by epoch':50s} {'last':>5s} {'hard, last':>10s} {'r(Q,success)':>12s}")
     for s in sets:
         for v in VARIANTS:
