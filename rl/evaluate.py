@@ -7,7 +7,10 @@ not between tasks or machine load.
 **Admission** (LTS): each seed is played once per admission variant
 (`none`, `all`, `novelty`, `learned`), argmax decisions, Q-reranked reads of
 shared steps, no experiences. Variants are interleaved per seed, so slow
-moments of the machine hit them alike. A second pass would replay the same
+moments of the machine hit them alike, and each episode starts with an empty
+embedder cache, so a variant never reuses the embeddings of the same world
+that the variant before it paid for (steps and decisions do not depend on
+the cache; wall times do). A second pass would replay the same
 episodes (everything is seeded), which is why this comparison has no epochs.
 
 **Lessons from other worlds** (`lessons_from`, off by default): before the
@@ -354,7 +357,8 @@ def admission_specs(config: EvalConfig) -> list[RolloutSpec]:
     return [
         RolloutSpec(env=config.env, seed=seed, episode_id=f"{config.run_name}-adm-{variant}-s{seed}", teams=config.teams,
                     max_steps=config.max_steps, admission=variant, retrieval="q", sample_admission=False, agent=config.agent,
-                    novelty_threshold=config.novelty_threshold, experience_namespace=None if variant == "none" else lessons, **workload(config))
+                    novelty_threshold=config.novelty_threshold, experience_namespace=None if variant == "none" else lessons,
+                    cold_embedding_cache=True, **workload(config))
         for seed in config.seeds
         for variant in config.variants
     ]

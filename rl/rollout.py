@@ -89,6 +89,7 @@ class RolloutSpec:
     team: str | None = None  # your own team, module:factory[:k=v]; `seed` then indexes the task list of `tasks`
     tasks: str | None = None  # module:loader[:k=v] returning the tasks of `team`
     grader: str | None = None  # module:function[:k=v] for tasks without a grader of their own
+    cold_embedding_cache: bool = False  # empty the embedder's cache first, so no variant reuses another's embeddings of this world
 
     def __post_init__(self) -> None:
         check_workload(self.team, self.tasks)
@@ -220,6 +221,8 @@ class RolloutContext:
             qnet_weights: StateDict | None = None, qnet_version: int = 0) -> RolloutResult:
         """Play one episode; the step namespace is dropped afterwards, the experience store is only read."""
         policy = self.policy_for(spec, weights, version)
+        if spec.cold_embedding_cache:
+            self.step_bank.embedder.clear_cache()
         if spec.team is not None:
             return self._run_user_team(spec, policy, self.utility_for(spec, qnet_weights, qnet_version))
         retrieval = retrieval_config(spec.retrieval)

@@ -8,7 +8,7 @@ import pytest
 
 from teammind.graphs.parallel import SUMMARY_KEYS
 from teammind.memory import LearnedAdmission, MemoryBank
-from teammind.rl.evaluate import EvalConfig, load_admission_weights, q_success_correlation, run_evaluation
+from teammind.rl.evaluate import EvalConfig, admission_specs, load_admission_weights, q_success_correlation, run_evaluation, stream_specs
 from teammind.rl.rollout import ADMISSION_VARIANTS
 from teammind.rl.workers import RolloutPool
 
@@ -129,3 +129,28 @@ def test_cli_writes_the_run_folder_and_json(tmp_path, run_py, checkpoint):
     assert "learned" in proc.stdout and "success by epoch" in proc.stdout  # both tables printed
     assert data["config"]["lessons"]["warm_up_seeds"] == [5, 6] and "lessons of warm-up seeds 5,6" in proc.stdout
     assert all("lessons_used_per_episode" in r for r in data["rows"])
+
+
+def test_every_admission_episode_starts_with_a_cold_embedder_cache_and_the_stream_keeps_it_warm():
+    config = EvalConfig(seeds=(0, 1), variants=("none", "all", "novelty"), retrieval_variants=("similarity", "q"), epochs=2)
+    assert all(spec.cold_embedding_cache for spec in admission_specs(config))
+    assert not any(spec.cold_embedding_cache for spec in stream_specs(config, 1))
+
+
+def test_a_cold_cache_episode_empties_the_embedder_cache_and_plays_the_same_episode(monkeypatch):
+    from teammind.rl.rollout import RolloutContext, RolloutSpec
+
+    context = RolloutContext()
+    try:
+        embedder = context.step_bank.embedder
+        cleared: list[int] = []
+        real_clear = embedder.clear_cache
+        monkeypatch.setattr(embedder, "clear_cache", lambda: (cleared.append(len(embedder._cache)), real_clear()))
+        warm = context.run(RolloutSpec(env="twx:coin", seed=4, episode_id="warm", teams=1, max_steps=10, admission="all"))
+        assert cleared == [] and len(embedder._cache) > 0
+        cold = context.run(RolloutSpec(env="twx:coin", seed=4, episode_id="cold", teams=1, max_steps=10, admission="all",
+                                       cold_embedding_cache=True))
+    finally:
+        context.close()
+    assert len(cleared) == 1 and cleared[0] > 0
+    assert cold.summary["env_steps"] == warm.summary["env_steps"] and cold.summary["admitted"] == warm.summary["admitted"]
