@@ -74,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.seeds = {s: parse_seeds(s, "--seed-sets") for s in args.seed_sets}
     except ValueError as err:
         p.error(str(err))
+    if args.qnet is not None and not args.qnet.is_file():
+        p.error(f"--qnet: no Q-network at {args.qnet}; pass the qnet.safetensors written by `teammind train --experiences`")
     if args.out is None:
         args.out = ROOT / "bench" / "results" / f"retrieval_{args.workload.replace('-', '_')}{'_qnet' if args.qnet else ''}"
     return args

@@ -149,6 +149,12 @@ def test_retrieval_stream_bench_plays_your_own_team_on_reasoning_gyms_task_list(
     assert (tmp_path / "retrieval_arc_team.png").is_file()
 
 
+def test_retrieval_stream_bench_refuses_a_missing_q_network(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--qnet", str(tmp_path / "none.safetensors")],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "--qnet" in proc.stderr
+
+
 def test_retrieval_stream_bench_refuses_a_bad_seed_set() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "retrieval_stream.py"), "--seed-sets", "5..2"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
