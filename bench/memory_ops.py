@@ -687,19 +687,18 @@ class TimedEmbedder:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def encode(self, texts: Any) -> np.ndarray:
+    def _timed(self, encode: Callable[[Any], np.ndarray], texts: Any) -> np.ndarray:
         t0 = time.perf_counter()
         try:
-            return self.inner.encode(texts)
+            return encode(texts)
         finally:
             self.spent += time.perf_counter() - t0
 
+    def encode(self, texts: Any) -> np.ndarray:
+        return self._timed(self.inner.encode, texts)
+
     def encode_many(self, texts: Any) -> np.ndarray:
-        t0 = time.perf_counter()
-        try:
-            return self.inner.encode_many(texts)
-        finally:
-            self.spent += time.perf_counter() - t0
+        return self._timed(self.inner.encode_many, texts)
 
 
 def bench_embedder(embedder: Any, p: Params) -> dict[str, Any]:

@@ -154,9 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     sets = [summarise(name, play_seed_set(args, name, seeds), args.workload) for name, seeds in args.seeds.items()]
     deltas = [s["last_epoch_delta"] for s in sets]
-    what = workload_fields(args, [0])
+    played = {"env": EASY_HARD_SPEC} if args.workload == "easy-hard" else {"team": ARC_TEAM, "tasks": ARC_TASKS.format(n="<enough>")}
     result = {
-        "workload": args.workload, **({"env": what["env"]} if "env" in what else {"team": ARC_TEAM, "tasks": ARC_TASKS.format(n="<enough>")}),
+        "workload": args.workload, **played,
         "teams": args.teams, "max_steps": args.max_steps, "epochs": args.epochs,
         "failure_reward": args.failure_reward, "qnet": str(args.qnet) if args.qnet else None, "seed_sets": sets,
         "last_epoch_delta_mean": statistics.fmean(deltas), "last_epoch_delta_std": statistics.pstdev(deltas) if len(deltas) > 1 else 0.0,

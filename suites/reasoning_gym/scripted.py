@@ -53,6 +53,7 @@ import json
 import random
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -430,6 +431,33 @@ def program(h: Hypothesis, train: list[tuple[list[int], list[int]]], test: list[
     )
 
 
+PASS_OUTPUT_RE = re.compile(r"^PASS\s*\nOUTPUT:\s*([0-9 ]+?)\s*$", re.MULTILINE)  # a passing test's reply and its prediction
+
+
+def library_order(puzzle: str, order: str) -> list[str]:
+    """The hypotheses in the order a solver tries them: the library's, or (`sampled`) a shuffle seeded by the puzzle id."""
+    names = [h.name for h in HYPOTHESES]
+    if order == "sampled":
+        random.Random(zlib.crc32(puzzle.encode())).shuffle(names)
+    return names
+
+
+def experience_hint(experiences: Any, hypothesis_in: Callable[[str], str | None] | None = None) -> tuple[str, str] | None:
+    """(hypothesis, experience id) from the best-ranked success whose plan tested a known hypothesis (its last one).
+
+    `hypothesis_in` reads the hypothesis a plan's action tested (default `hypothesis_of`, for environment actions).
+    """
+    read = hypothesis_in or hypothesis_of
+    for hit in experiences or ():
+        data = hit.parsed()
+        if data is None or data["outcome"] != "success":
+            continue
+        names = [n for n in map(read, data["plan"]) if n is not None]
+        if names:
+            return names[-1], hit.id
+    return None
+
+
 def hypothesis_of(action: str) -> str | None:
     """The hypothesis name a python action tests (its ``# hypothesis: <name>`` line), if a known one."""
     if not isinstance(action, str) or not action.lstrip().lower().startswith("python"):
@@ -542,7 +570,7 @@ class RGSolver(ScriptedAgent):
         if name is not None:
             if name not in self.order:
                 self.order.append(name)
-            m = re.search(r"^PASS\s*\nOUTPUT:\s*([0-9 ]+?)\s*$", text, re.MULTILINE)
+            m = PASS_OUTPUT_RE.search(text)
             if m:
                 self.results[name] = "pass"
                 self.predictions[name] = " ".join(m.group(1).split())
@@ -561,8 +589,7 @@ class RGSolver(ScriptedAgent):
         self._initialised = True
         self.task = obs.task or obs.text or ""
         self.puzzle = puzzle_id(self.task)
-        if self.order_kind == "sampled":
-            random.Random(zlib.crc32(self.puzzle.encode())).shuffle(self.library)
+        self.library = library_order(self.puzzle, self.order_kind)
         self.arc = parse_arc(self.task)
         if self.arc is not None:
             self.kind = "arc"
@@ -597,16 +624,7 @@ class RGSolver(ScriptedAgent):
 
     def _exp_hint(self, ctx: StepContext) -> tuple[str, str] | None:
         """(hypothesis, experience id) from the best-ranked success whose plan tested a known hypothesis last."""
-        if not self.use_experiences:
-            return None
-        for hit in ctx.experiences or ():
-            data = hit.parsed()
-            if data is None or data["outcome"] != "success" or not data["plan"]:
-                continue
-            names = [n for n in (hypothesis_of(a) for a in data["plan"]) if n is not None]
-            if names:
-                return names[-1], hit.id
-        return None
+        return experience_hint(ctx.experiences) if self.use_experiences else None
 
     def _act_arc(self, ctx: StepContext) -> AgentAction:
         assert self.arc is not None
@@ -711,4 +729,4 @@ class RGSolver(ScriptedAgent):
         return json.dumps(value, separators=(",", ":"))
 
 
-__all__ = ["BY_NAME", "HYPOTHESES", "Hypothesis", "RGSolver", "arithmetic_expression", "hypothesis_of", "parse_arc", "parse_value", "program"]
+__all__ = ["BY_NAME", "HYPOTHESES", "PASS_OUTPUT_RE", "Hypothesis", "RGSolver", "experience_hint", "library_order", "arithmetic_expression", "hypothesis_of", "parse_arc", "parse_value", "program"]

@@ -29,9 +29,7 @@ experience as used when it tests it.
 from __future__ import annotations
 
 import ast
-import random
 import re
-import zlib
 from typing import Any
 
 from teammind.agents.langchain_tools import calculator_tool, python_tool
@@ -39,7 +37,17 @@ from teammind.agents.team_memory import TeamMemory
 from teammind.suites.options import as_bool, as_seconds
 from teammind.graphs.tool_graph import Call, Recall, entry_call, scripted_graph
 from teammind.suites.countries.tools import unquote
-from teammind.suites.reasoning_gym.scripted import BY_NAME, HYPOTHESES, arithmetic_expression, parse_arc, program
+from teammind.suites.reasoning_gym.scripted import (
+    BY_NAME,
+    PASS_OUTPUT_RE,
+    SOLVER_ORDERS,
+    arithmetic_expression,
+    experience_hint,
+    library_order,
+    parse_arc,
+    program,
+    puzzle_id,
+)
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
@@ -175,8 +183,6 @@ class ArithmeticSolver:
 
 
 _TESTED_RE = re.compile(r"#\s*hypothesis:\s*([a-z0-9_]{1,60})", re.IGNORECASE)
-_PASS_RE = re.compile(r"^PASS\s*\nOUTPUT:\s*([0-9 ]+?)\s*$", re.MULTILINE)
-ARC_ORDERS = ("library", "sampled")
 
 
 def hypothesis_tested(call: str) -> str | None:
@@ -189,32 +195,19 @@ class ArcSolver:
     """Solves arc_1d puzzles by testing the library's hypotheses with python (see the module doc); facts: tested, passed."""
 
     def __init__(self, memory: TeamMemory, order: str = "library") -> None:
-        if order not in ARC_ORDERS:
-            raise ValueError(f"order: {order!r} is not one of {', '.join(ARC_ORDERS)}")
+        if order not in SOLVER_ORDERS:
+            raise ValueError(f"order: {order!r} is not one of {', '.join(SOLVER_ORDERS)}")
         self.memory = memory
         self.order = order
-
-    def hint(self) -> tuple[str, str] | None:
-        """(hypothesis, experience id): the best-ranked success whose plan tested a known hypothesis (its last)."""
-        for hit in self.memory.experiences:
-            data = hit.parsed()
-            if data is None or data["outcome"] != "success":
-                continue
-            names = [n for n in map(hypothesis_tested, data["plan"]) if n is not None]
-            if names:
-                return names[-1], hit.id
-        return None
 
     def plan(self, question: str, rank: int) -> dict[str, Any] | None:
         arc = parse_arc(question)
         if arc is None:
             return None
-        library = [h.name for h in HYPOTHESES]
-        if self.order == "sampled":  # a per-puzzle order, the same for every team
-            random.Random(zlib.crc32(question.strip().encode())).shuffle(library)
+        library = library_order(puzzle_id(question), self.order)  # the same for every team
         k = max(1, self.memory.n_teams)
         mine = library[rank % k::k] + [n for i, n in enumerate(library) if i % k != rank % k]
-        hint = self.hint()
+        hint = experience_hint(self.memory.experiences, hypothesis_tested)
         if hint is not None:  # team 0 tests the hint first; the others leave it to team 0 and keep their share
             mine = [n for n in mine if n != hint[0]]
             if rank % k == 0:
@@ -239,7 +232,7 @@ class ArcSolver:
         assert name is not None
         if plan["hint"] is not None and plan["hint"][0] == name:
             self.memory.use_experience(plan["hint"][1])
-        m = _PASS_RE.search(unquote(reply))
+        m = PASS_OUTPUT_RE.search(unquote(reply))
         passed = dict(facts.get("passed", {}))
         if m:
             passed[name] = " ".join(m.group(1).split())
@@ -267,4 +260,4 @@ def scripted_team(memory: TeamMemory, latency_s: float | str = 0.0, recall: bool
                           recall=as_bool("recall", recall), name=f"arithmetic-{memory.team}")
 
 
-__all__ = ["ARC_ORDERS", "ArcSolver", "ArithmeticSolver", "arc_team", "hypothesis_tested", "ExpressionError", "negate", "operation_text", "parse_tree", "scripted_team"]
+__all__ = ["ArcSolver", "ArithmeticSolver", "arc_team", "hypothesis_tested", "ExpressionError", "negate", "operation_text", "parse_tree", "scripted_team"]
